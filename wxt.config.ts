@@ -1,0 +1,17 @@
+import { defineConfig } from 'wxt';
+
+// One source, two browsers: `wxt build` (Chrome MV3) and `wxt build -b firefox --mv3`.
+export default defineConfig({
+  manifestVersion: 3,
+  manifest: ({ browser }) => ({
+    name: 'P2P Browser',
+    description: 'Your identity, your networks, your data: a peer-to-peer browser.',
+    permissions: ['storage', 'tabs', ...(browser === 'chrome' ? ['offscreen'] : [])],
+    // No other extension and no web page may message us directly: pages go through the bridge.
+    externally_connectable: browser === 'chrome' ? { ids: [] } : undefined,
+    browser_specific_settings:
+      browser === 'firefox'
+        ? { gecko: { id: 'p2p-browser@p2pb.dev', strict_min_version: '128.0' } }
+        : undefined,
+  }),
+});
