@@ -1,0 +1,331 @@
+/**
+ * Every message that crosses a context boundary, in one place (automerge-repo's messages.ts,
+ * tldraw's sync-core/protocol.ts). Four channels:
+ *
+ *   page (MAIN world) ⇄ bridge (ISOLATED content script)   window.postMessage, PageMessage
+ *   bridge ⇄ background                                     runtime port PORT_PAGE, PortMessage
+ *   popup / prompt / options ⇄ background                   runtime port PORT_UI, PortMessage
+ *   background ⇄ engine (offscreen document on Chrome)      runtime.sendMessage, EngineMessage
+ *
+ * A message body never says who sent it: the background decides the origin and the privilege
+ * of a port from `sender` when it connects.
+ */
+import {
+  MAX_METHOD_LENGTH,
+  MAX_REQUEST_ID_LENGTH,
+  PAGE_CHANNEL,
+  PROTOCOL_VERSION,
+} from './constants.ts';
+import type { WireError } from './errors.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Shapes shared by the page API and the UI.
+
+/** A signed identity statement as pages see it (lib/records identityStatementToJSON). */
+export interface IdentityStatementJSON {
+  publicKey: string;
+  displayName: string;
+  createdAt: number;
+  signature: string;
+  /** The whole signed record, base64url: verify it with docs/records.md. */
+  encoded: string;
+}
+
+/** What a page learns once granted: the identity the person chose for this origin. */
+export interface IdentityGrantResult {
+  publicKey: string;
+  statement: IdentityStatementJSON;
+}
+
+export interface SignParamsText {
+  /** UTF-8 text to sign; the prompt shows it as text. */
+  message: string;
+}
+export interface SignParamsBytes {
+  /** Arbitrary bytes to sign, base64url; the prompt shows them as hex. */
+  bytes: string;
+}
+export type SignParams = SignParamsText | SignParamsBytes;
+
+export interface SignResult {
+  /** ed25519 signature over signingBytes(context, payload), base64url (docs/signatures.md). */
+  signature: string;
+  publicKey: string;
+  /** Always 'p2pb/page-sign/v1' for page signatures. */
+  context: string;
+  /** The origin the browser reported for the page; it is part of what was signed. */
+  origin: string;
+  /** The exact payload passed to signingBytes: u16be(len(origin)) ‖ origin ‖ message, base64url. */
+  payload: string;
+}
+
+/** Methods a web page may call through `window.p2p.request`. */
+export interface PageMethods {
+  p2p_requestIdentity: { params: undefined; result: IdentityGrantResult };
+  p2p_getIdentity: { params: undefined; result: IdentityGrantResult | null };
+  p2p_sign: { params: SignParams; result: SignResult };
+}
+export type PageMethod = keyof PageMethods;
+export const PAGE_METHODS: readonly PageMethod[] = ['p2p_requestIdentity', 'p2p_getIdentity', 'p2p_sign'];
+
+/** Events a page may listen to with `window.p2p.on`. */
+export interface ProviderEvents {
+  /** The identity this origin sees changed; null when the grant was revoked. */
+  identityChanged: IdentityGrantResult | null;
+}
+export type ProviderEventName = keyof ProviderEvents;
+export const PROVIDER_EVENTS: readonly ProviderEventName[] = ['identityChanged'];
+
+// ---------------------------------------------------------------------------------------------
+// page ⇄ bridge (window.postMessage). The page can forge anything here; the bridge accepts only
+// exactly this shape and forwards method + params, nothing else.
+
+export interface PageRequestMessage {
+  channel: typeof PAGE_CHANNEL;
+  v: typeof PROTOCOL_VERSION;
+  to: 'bridge';
+  id: string;
+  method: string;
+  params?: unknown;
+}
+
+export interface PageResponseMessage {
+  channel: typeof PAGE_CHANNEL;
+  v: typeof PROTOCOL_VERSION;
+  to: 'page';
+  id: string;
+  result?: unknown;
+  error?: WireError;
+}
+
+export interface PageEventMessage {
+  channel: typeof PAGE_CHANNEL;
+  v: typeof PROTOCOL_VERSION;
+  to: 'page';
+  event: ProviderEventName;
+  data: unknown;
+}
+
+export type ToPageMessage = PageResponseMessage | PageEventMessage;
+
+// ---------------------------------------------------------------------------------------------
+// Port messages (bridge ⇄ background, UI ⇄ background): requests, responses, events.
+
+export interface PortRequest<M extends string = string, P = unknown> {
+  v: typeof PROTOCOL_VERSION;
+  type: 'request';
+  id: string;
+  method: M;
+  params?: P;
+}
+
+export type PortResponse<R = unknown> =
+  | { v: typeof PROTOCOL_VERSION; type: 'response'; id: string; result: R }
+  | { v: typeof PROTOCOL_VERSION; type: 'response'; id: string; error: WireError };
+
+export interface PortEvent<E extends string = string, D = unknown> {
+  v: typeof PROTOCOL_VERSION;
+  type: 'event';
+  event: E;
+  data: D;
+}
+
+export type PortMessage = PortRequest | PortResponse | PortEvent;
+
+// ---------------------------------------------------------------------------------------------
+// UI (popup, prompt window, options page) ⇄ background. Privileged: only extension pages connect.
+
+export type VaultStatus = 'uninitialized' | 'locked' | 'unlocked';
+
+export interface IdentityView {
+  id: string;
+  publicKey: string;
+  displayName: string;
+  createdAt: number;
+}
+
+export interface GrantView {
+  origin: string;
+  identity: string;
+  /** May sign without a prompt each time. */
+  sign: boolean;
+  grantedAt: number;
+}
+
+export interface EngineStatus {
+  running: boolean;
+  /** Where the engine runs: the offscreen document (Chrome), background page (Firefox), Node. */
+  host: 'offscreen' | 'background' | 'node';
+  startedAt: number;
+  /** RTCPeerConnection exists where the engine runs (why Chrome needs the offscreen document). */
+  webrtc: boolean;
+  protocolVersion: number;
+}
+
+export interface UiState {
+  vault: VaultStatus;
+  identities: IdentityView[];
+  activeIdentity: string | null;
+  grants: GrantView[];
+  engine: EngineStatus | null;
+}
+
+/** identity: choose what this site sees; sign: approve a signature; unlock: only unlock the vault. */
+export type PromptKind = 'identity' | 'sign' | 'unlock';
+
+export interface PromptView {
+  id: string;
+  kind: PromptKind;
+  origin: string;
+  createdAt: number;
+  /** For 'sign': the identity that will sign and what exactly will be signed. */
+  identity?: IdentityView;
+  message?: { text: string | null; hex: string; bytes: number };
+}
+
+export type PromptDecision =
+  | { approved: false }
+  | { approved: true; identity?: string; remember?: boolean };
+
+export interface UiMethods {
+  'state.get': { params: undefined; result: UiState };
+  'vault.initialize': { params: { passphrase: string; displayName: string }; result: IdentityView };
+  'vault.unlock': { params: { passphrase: string }; result: null };
+  'vault.lock': { params: undefined; result: null };
+  'vault.changePassphrase': { params: { oldPassphrase: string; newPassphrase: string }; result: null };
+  'identity.create': { params: { displayName: string }; result: IdentityView };
+  'identity.rename': { params: { id: string; displayName: string }; result: IdentityView };
+  'identity.delete': { params: { id: string }; result: null };
+  'identity.setActive': { params: { id: string }; result: null };
+  'grant.setIdentity': { params: { origin: string; id: string }; result: null };
+  'grant.setSign': { params: { origin: string; sign: boolean }; result: null };
+  'grant.revoke': { params: { origin: string }; result: null };
+  'prompt.get': { params: { id: string }; result: PromptView };
+  'prompt.resolve': { params: { id: string; decision: PromptDecision }; result: null };
+  'backup.export': { params: { passphrase: string }; result: { filename: string; text: string } };
+  'backup.import': { params: { text: string; passphrase: string }; result: { added: string[]; skipped: string[] } };
+}
+export type UiMethod = keyof UiMethods;
+
+export interface UiEvents {
+  /** Sent to every UI port after any change, so open popups stay current. */
+  state: UiState;
+}
+
+// ---------------------------------------------------------------------------------------------
+// background ⇄ engine. On Chrome the engine lives in the offscreen document and these travel by
+// runtime.sendMessage with a `target`; on Firefox the engine is in the background page and the
+// same methods are plain calls.
+
+export const ENGINE_TARGET = 'p2pb-engine';
+export const BACKGROUND_TARGET = 'p2pb-background';
+
+export interface EngineMethods {
+  /** Readiness check: answers once the engine has started. */
+  'engine.ping': { params: undefined; result: { ready: true } };
+  'engine.status': { params: undefined; result: EngineStatus };
+}
+export type EngineMethod = keyof EngineMethods;
+
+/** What the engine may ask of the background: only signatures, only in engine contexts. */
+export interface BackgroundMethods {
+  /** The offscreen document announces that its engine has started. */
+  'engine.ready': { params: undefined; result: null };
+  'signer.sign': { params: { identity: string; context: string; message: string }; result: { signature: string } };
+  'signer.identities': { params: undefined; result: IdentityView[] };
+}
+export type BackgroundMethod = keyof BackgroundMethods;
+
+export interface TargetedRequest<T extends string> {
+  target: T;
+  v: typeof PROTOCOL_VERSION;
+  id: string;
+  method: string;
+  params?: unknown;
+}
+
+export type TargetedResponse = { ok: true; result: unknown } | { ok: false; error: WireError };
+
+// ---------------------------------------------------------------------------------------------
+// Guards. Everything arriving over a channel is `unknown` until one of these says otherwise.
+
+const isRecord = (x: unknown): x is Record<string, unknown> =>
+  typeof x === 'object' && x !== null && !Array.isArray(x);
+
+/** True when `x` has every key in `required`, and no key outside required ∪ optional. */
+export function hasExactKeys(x: Record<string, unknown>, required: readonly string[], optional: readonly string[] = []): boolean {
+  for (const key of required) if (!(key in x)) return false;
+  for (const key of Object.keys(x)) if (!required.includes(key) && !optional.includes(key)) return false;
+  return true;
+}
+
+const isId = (x: unknown): x is string =>
+  typeof x === 'string' && x.length > 0 && x.length <= MAX_REQUEST_ID_LENGTH;
+const isMethodName = (x: unknown): x is string =>
+  typeof x === 'string' && x.length > 0 && x.length <= MAX_METHOD_LENGTH;
+
+/**
+ * A request from the page, exactly: any extra key (an `origin`, a `sender`…) makes it invalid,
+ * so a page cannot even try to say who it is.
+ */
+export function isPageRequestMessage(x: unknown): x is PageRequestMessage {
+  return (
+    isRecord(x) &&
+    hasExactKeys(x, ['channel', 'v', 'to', 'id', 'method'], ['params']) &&
+    x.channel === PAGE_CHANNEL &&
+    x.v === PROTOCOL_VERSION &&
+    x.to === 'bridge' &&
+    isId(x.id) &&
+    isMethodName(x.method)
+  );
+}
+
+export function isToPageMessage(x: unknown): x is ToPageMessage {
+  if (!isRecord(x) || x.channel !== PAGE_CHANNEL || x.v !== PROTOCOL_VERSION || x.to !== 'page') return false;
+  if ('event' in x) return typeof x.event === 'string' && (PROVIDER_EVENTS as readonly string[]).includes(x.event);
+  return isId(x.id) && ('result' in x || isWireError(x.error));
+}
+
+export function isWireError(x: unknown): x is WireError {
+  return isRecord(x) && (typeof x.code === 'number' || typeof x.code === 'string') && typeof x.message === 'string';
+}
+
+export function isPortRequest(x: unknown): x is PortRequest {
+  return (
+    isRecord(x) &&
+    hasExactKeys(x, ['v', 'type', 'id', 'method'], ['params']) &&
+    x.v === PROTOCOL_VERSION &&
+    x.type === 'request' &&
+    isId(x.id) &&
+    isMethodName(x.method)
+  );
+}
+
+export function isPortResponse(x: unknown): x is PortResponse {
+  return (
+    isRecord(x) &&
+    x.v === PROTOCOL_VERSION &&
+    x.type === 'response' &&
+    isId(x.id) &&
+    ('result' in x || isWireError(x.error))
+  );
+}
+
+export function isPortEvent(x: unknown): x is PortEvent {
+  return isRecord(x) && x.v === PROTOCOL_VERSION && x.type === 'event' && typeof x.event === 'string';
+}
+
+export function isTargetedRequest<T extends string>(x: unknown, target: T): x is TargetedRequest<T> {
+  return (
+    isRecord(x) &&
+    hasExactKeys(x, ['target', 'v', 'id', 'method'], ['params']) &&
+    x.target === target &&
+    x.v === PROTOCOL_VERSION &&
+    isId(x.id) &&
+    isMethodName(x.method)
+  );
+}
+
+export function isPageMethod(x: string): x is PageMethod {
+  return (PAGE_METHODS as readonly string[]).includes(x);
+}

@@ -1,0 +1,278 @@
+import { createPublicKey, verify as nodeVerify } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { decodePublicKey } from '../identity/index.ts';
+import { MemoryKeyValueStore } from '../kv/index.ts';
+import { ProviderErrorCode, PROTOCOL_VERSION, type PortLike, type PromptDecision, type UiState } from '../protocol/index.ts';
+import { createPortClient } from '../protocol/rpc.ts';
+import { portPair } from '../protocol/test-ports.ts';
+import { concatBytes, fromBase64url, utf8 } from '../util/bytes.ts';
+import { createMemoryLogger } from '../util/log.ts';
+import { createVault } from '../vault/index.ts';
+import { createService, type PromptWindows } from './index.ts';
+
+const ORIGIN = 'http://127.0.0.1:8080';
+const OTHER = 'http://127.0.0.1:9090';
+
+/** Prompt windows that the test answers: each open() waits for the test to decide. */
+function scriptedPrompts() {
+  const opened: string[] = [];
+  const waiters: ((id: string) => void)[] = [];
+  const windows: PromptWindows = {
+    async open(id) {
+      opened.push(id);
+      waiters.shift()?.(id);
+    },
+    async close() {},
+  };
+  const next = () => new Promise<string>((resolve) => (opened.length > answered ? resolve(opened[answered]!) : waiters.push(resolve)));
+  let answered = 0;
+  return {
+    windows,
+    opened,
+    async nextPrompt() {
+      const id = await next();
+      answered++;
+      return id;
+    },
+  };
+}
+
+async function setup() {
+  const local = new MemoryKeyValueStore();
+  const session = new MemoryKeyValueStore();
+  const prompts = scriptedPrompts();
+  const log = createMemoryLogger();
+  const service = createService({ log })({
+    vault: createVault({ local, session, kdfIterations: 1000 }),
+    local,
+    prompts: prompts.windows,
+    engine: { status: async () => ({ running: true, host: 'node', startedAt: 1, webrtc: false, protocolVersion: PROTOCOL_VERSION }) },
+  });
+  await service.start();
+  const connectUi = () => {
+    const [client, server] = portPair();
+    service.connectUi(server);
+    return createPortClient<import('../protocol/index.ts').UiMethods, { state: UiState }>(client);
+  };
+  const connectPage = (origin: string) => {
+    const [client, server] = portPair();
+    service.connectPage(origin, server);
+    const events: { event: string; data: unknown }[] = [];
+    const rpc = createPortClient<import('../protocol/index.ts').PageMethods, Record<string, unknown>>(client);
+    const port: PortLike = client;
+    port.onMessage((m) => {
+      const msg = m as { type?: string; event?: string; data?: unknown };
+      if (msg.type === 'event') events.push({ event: msg.event!, data: msg.data });
+    });
+    return { rpc, events, port };
+  };
+  const ui = connectUi();
+  const alice = await ui.request('vault.initialize', { passphrase: 'correct horse', displayName: 'Alice' });
+  return { service, ui, alice, prompts, connectPage, connectUi, log, local };
+}
+
+const decideNext = async (ctx: Awaited<ReturnType<typeof setup>>, decision: PromptDecision) => {
+  const id = await ctx.prompts.nextPrompt();
+  await ctx.ui.request('prompt.resolve', { id, decision });
+  return id;
+};
+
+describe('page grants', () => {
+  it('a page learns nothing before the person grants its origin', async () => {
+    const ctx = await setup();
+    const page = ctx.connectPage(ORIGIN);
+    await expect(page.rpc.request('p2p_getIdentity')).resolves.toBeNull();
+    await expect(page.rpc.request('p2p_sign', { message: 'hi' })).rejects.toMatchObject({ code: ProviderErrorCode.UNAUTHORIZED });
+  });
+
+  it('requestIdentity prompts, and the approved identity is what the page receives', async () => {
+    const ctx = await setup();
+    const page = ctx.connectPage(ORIGIN);
+    const granted = page.rpc.request('p2p_requestIdentity');
+    await decideNext(ctx, { approved: true, identity: ctx.alice.id });
+    const result = await granted;
+    expect(result.publicKey).toBe(ctx.alice.publicKey);
+    expect(result.statement.displayName).toBe('Alice');
+    // Granted now: no second prompt.
+    await expect(page.rpc.request('p2p_requestIdentity')).resolves.toEqual(result);
+    expect(ctx.prompts.opened).toHaveLength(1);
+  });
+
+  it('a refusal is error 4001 and grants nothing', async () => {
+    const ctx = await setup();
+    const page = ctx.connectPage(ORIGIN);
+    const asked = page.rpc.request('p2p_requestIdentity');
+    await decideNext(ctx, { approved: false });
+    await expect(asked).rejects.toMatchObject({ code: ProviderErrorCode.USER_REJECTED });
+    await expect(page.rpc.request('p2p_getIdentity')).resolves.toBeNull();
+  });
+
+  it('a grant for one origin tells another origin nothing', async () => {
+    const ctx = await setup();
+    const page = ctx.connectPage(ORIGIN);
+    const granted = page.rpc.request('p2p_requestIdentity');
+    await decideNext(ctx, { approved: true, identity: ctx.alice.id });
+    await granted;
+    const other = ctx.connectPage(OTHER);
+    await expect(other.rpc.request('p2p_getIdentity')).resolves.toBeNull();
+    await expect(other.rpc.request('p2p_sign', { message: 'x' })).rejects.toMatchObject({ code: ProviderErrorCode.UNAUTHORIZED });
+  });
+
+  it('a page that floods gets REQUEST_PENDING, not a stack of prompts', async () => {
+    const ctx = await setup();
+    const page = ctx.connectPage(ORIGIN);
+    const first = page.rpc.request('p2p_requestIdentity');
+    const flood = await Promise.allSettled(Array.from({ length: 10 }, () => page.rpc.request('p2p_requestIdentity')));
+    for (const r of flood) expect(r).toMatchObject({ status: 'rejected', reason: { code: ProviderErrorCode.REQUEST_PENDING } });
+    await decideNext(ctx, { approved: true });
+    await expect(first).resolves.toMatchObject({ publicKey: ctx.alice.publicKey });
+    expect(ctx.prompts.opened).toHaveLength(1);
+  });
+
+  it('prompts from different origins come one after another', async () => {
+    const ctx = await setup();
+    const a = ctx.connectPage(ORIGIN).rpc.request('p2p_requestIdentity');
+    const b = ctx.connectPage(OTHER).rpc.request('p2p_requestIdentity');
+    await decideNext(ctx, { approved: true });
+    await a;
+    expect(ctx.prompts.opened).toHaveLength(2);
+    await decideNext(ctx, { approved: false });
+    await expect(b).rejects.toMatchObject({ code: ProviderErrorCode.USER_REJECTED });
+  });
+
+  it('closing the prompt window is a refusal', async () => {
+    const ctx = await setup();
+    const page = ctx.connectPage(ORIGIN);
+    const asked = page.rpc.request('p2p_requestIdentity');
+    const id = await ctx.prompts.nextPrompt();
+    const promptUi = ctx.connectUi();
+    await promptUi.request('prompt.get', { id });
+    promptUi.close();
+    await expect(asked).rejects.toMatchObject({ code: ProviderErrorCode.USER_REJECTED });
+  });
+
+  it('unknown methods and unexpected params get named errors', async () => {
+    const ctx = await setup();
+    const page = ctx.connectPage(ORIGIN);
+    await expect(page.rpc.request('p2p_exportKeys' as never)).rejects.toMatchObject({ code: ProviderErrorCode.UNSUPPORTED_METHOD });
+    await expect((page.rpc.request as (m: string, p: unknown) => Promise<unknown>)('p2p_getIdentity', { origin: OTHER })).rejects.toMatchObject({ code: ProviderErrorCode.INVALID_PARAMS });
+  });
+});
+
+describe('page signatures', () => {
+  async function granted() {
+    const ctx = await setup();
+    const page = ctx.connectPage(ORIGIN);
+    const asked = page.rpc.request('p2p_requestIdentity');
+    await decideNext(ctx, { approved: true, identity: ctx.alice.id });
+    await asked;
+    return { ctx, page };
+  }
+
+  it('signs what the prompt showed, bound to the origin, verifiable with node:crypto alone', async () => {
+    const { ctx, page } = await granted();
+    const signed = page.rpc.request('p2p_sign', { message: 'hello from the page' });
+    const id = await ctx.prompts.nextPrompt();
+    const view = await ctx.ui.request('prompt.get', { id });
+    expect(view).toMatchObject({ kind: 'sign', origin: ORIGIN, message: { text: 'hello from the page' } });
+    await ctx.ui.request('prompt.resolve', { id, decision: { approved: true } });
+    const result = await signed;
+    const origin = utf8(ORIGIN);
+    const payload = concatBytes(new Uint8Array([origin.length >> 8, origin.length & 0xff]), origin, utf8('hello from the page'));
+    expect(fromBase64url(result.payload)).toEqual(payload);
+    const context = utf8(result.context);
+    const signedBytes = concatBytes(utf8('P2PB-SIG-V1'), new Uint8Array([0, context.length]), context, payload);
+    const spki = concatBytes(Uint8Array.from(Buffer.from('302a300506032b6570032100', 'hex')), decodePublicKey(result.publicKey));
+    const key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+    expect(nodeVerify(null, signedBytes, key, fromBase64url(result.signature))).toBe(true);
+  });
+
+  it('asks every time unless the person let the site sign without asking', async () => {
+    const { ctx, page } = await granted();
+    const first = page.rpc.request('p2p_sign', { message: 'one' });
+    await decideNext(ctx, { approved: true, remember: true });
+    await first;
+    await expect(page.rpc.request('p2p_sign', { bytes: 'AAEC' })).resolves.toMatchObject({ context: 'p2pb/page-sign/v1' });
+    expect(ctx.prompts.opened).toHaveLength(2);
+  });
+
+  it('refuses oversized and malformed messages before any prompt', async () => {
+    const { ctx, page } = await granted();
+    await expect(page.rpc.request('p2p_sign', { message: 'x'.repeat(17 * 1024) })).rejects.toMatchObject({ code: ProviderErrorCode.INVALID_PARAMS });
+    await expect(page.rpc.request('p2p_sign', { bytes: '!!' })).rejects.toMatchObject({ code: ProviderErrorCode.INVALID_PARAMS });
+    await expect(page.rpc.request('p2p_sign', { message: 1 } as never)).rejects.toMatchObject({ code: ProviderErrorCode.INVALID_PARAMS });
+    expect(ctx.prompts.opened).toHaveLength(1);
+  });
+});
+
+describe('switching and revoking', () => {
+  it('switching the identity an origin sees sends identityChanged to its pages only', async () => {
+    const ctx = await setup();
+    const bob = await ctx.ui.request('identity.create', { displayName: 'Bob' });
+    const page = ctx.connectPage(ORIGIN);
+    const other = ctx.connectPage(OTHER);
+    const asked = page.rpc.request('p2p_requestIdentity');
+    await decideNext(ctx, { approved: true, identity: ctx.alice.id });
+    await asked;
+    await ctx.ui.request('grant.setIdentity', { origin: ORIGIN, id: bob.id });
+    await expect(page.rpc.request('p2p_getIdentity')).resolves.toMatchObject({ publicKey: bob.publicKey });
+    expect(page.events).toEqual([{ event: 'identityChanged', data: expect.objectContaining({ publicKey: bob.publicKey }) }]);
+    expect(other.events).toEqual([]);
+    await ctx.ui.request('grant.revoke', { origin: ORIGIN });
+    await expect(page.rpc.request('p2p_getIdentity')).resolves.toBeNull();
+    expect(page.events.at(-1)).toEqual({ event: 'identityChanged', data: null });
+  });
+
+  it('deleting an identity revokes the grants that used it', async () => {
+    const ctx = await setup();
+    const bob = await ctx.ui.request('identity.create', { displayName: 'Bob' });
+    const page = ctx.connectPage(ORIGIN);
+    const asked = page.rpc.request('p2p_requestIdentity');
+    await decideNext(ctx, { approved: true, identity: bob.id });
+    await asked;
+    await ctx.ui.request('identity.delete', { id: bob.id });
+    await expect(page.rpc.request('p2p_getIdentity')).resolves.toBeNull();
+    const state = await ctx.ui.request('state.get');
+    expect(state.grants).toEqual([]);
+    expect(state.identities.map((i) => i.displayName)).toEqual(['Alice']);
+  });
+});
+
+describe('locked vault', () => {
+  it('a wrong passphrase is WRONG_PASSPHRASE and the vault stays locked with everything in it', async () => {
+    const ctx = await setup();
+    await ctx.ui.request('identity.create', { displayName: 'Bob' });
+    await ctx.ui.request('vault.lock');
+    const before = JSON.stringify(ctx.local.dump());
+    await expect(ctx.ui.request('vault.unlock', { passphrase: 'wrong horse' })).rejects.toMatchObject({ code: 'WRONG_PASSPHRASE' });
+    expect(JSON.stringify(ctx.local.dump())).toBe(before);
+    expect((await ctx.ui.request('state.get')).vault).toBe('locked');
+    await ctx.ui.request('vault.unlock', { passphrase: 'correct horse' });
+    expect((await ctx.ui.request('state.get')).identities.map((i) => i.displayName)).toEqual(['Alice', 'Bob']);
+  });
+
+  it('a granted page of a locked vault gets an unlock prompt, then its identity', async () => {
+    const ctx = await setup();
+    const page = ctx.connectPage(ORIGIN);
+    const asked = page.rpc.request('p2p_requestIdentity');
+    await decideNext(ctx, { approved: true });
+    await asked;
+    await ctx.ui.request('vault.lock');
+    await expect(page.rpc.request('p2p_getIdentity')).resolves.toBeNull();
+    const again = page.rpc.request('p2p_requestIdentity');
+    const id = await ctx.prompts.nextPrompt();
+    expect(await ctx.ui.request('prompt.get', { id })).toMatchObject({ kind: 'unlock' });
+    await ctx.ui.request('vault.unlock', { passphrase: 'correct horse' });
+    await ctx.ui.request('prompt.resolve', { id, decision: { approved: true } });
+    await expect(again).resolves.toMatchObject({ publicKey: ctx.alice.publicKey });
+  });
+});
+
+describe('engine requests', () => {
+  it('the engine may sign only in engine contexts', async () => {
+    const ctx = await setup();
+    await expect(ctx.service.handleEngineRequest('signer.sign', { identity: ctx.alice.id, context: 'p2pb/page-sign/v1', message: 'AA' })).rejects.toMatchObject({ code: 'FORBIDDEN_CONTEXT' });
+    await expect(ctx.service.handleEngineRequest('signer.sign', { identity: ctx.alice.id, context: 'p2pb/address-record/v1', message: 'AA' })).resolves.toHaveProperty('signature');
+    await expect(ctx.service.handleEngineRequest('vault.export', {})).rejects.toMatchObject({ code: ProviderErrorCode.UNSUPPORTED_METHOD });
+  });
+});

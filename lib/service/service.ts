@@ -1,0 +1,451 @@
+/**
+ * The background's core, browser-free: vault, grants, prompts and the three request channels
+ * (web pages, privileged UI, engine). entrypoints/background only wires runtime ports and
+ * browser storage into it, so everything here is tested in Node.
+ */
+import { CONTEXTS } from '../identity/index.ts';
+import { decodeIdentityStatement, identityStatementToJSON } from '../records/index.ts';
+import type { KeyValueStore } from '../kv/index.ts';
+import {
+  MAX_IN_FLIGHT_PER_PAGE,
+  MAX_SIGN_MESSAGE_BYTES,
+  ProviderError,
+  ProviderErrorCode,
+  hasExactKeys,
+  isPageMethod,
+  servePort,
+  type BackgroundMethods,
+  type EngineStatus,
+  type GrantView,
+  type IdentityGrantResult,
+  type IdentityView,
+  type PortLike,
+  type PromptDecision,
+  type SignResult,
+  type UiMethods,
+  type UiState,
+} from '../protocol/index.ts';
+import { concatBytes, fromBase64url, toBase64url, toHex, utf8 } from '../util/bytes.ts';
+import { createLogger, type Logger } from '../util/log.ts';
+import type { Vault, IdentityInfo } from '../vault/index.ts';
+import { PREFS_KEY, PREFS_VERSION } from './constants.ts';
+import { ForbiddenContextError, InvalidParamsError, UnknownGrantError, UnsupportedStoredVersionError } from './errors.ts';
+import { GrantStore } from './grants.ts';
+import { PromptQueue, type PromptWindows } from './prompts.ts';
+
+/** What the background needs from wherever the engine runs (offscreen document or in-process). */
+export interface EngineClient {
+  status(): Promise<EngineStatus>;
+}
+
+export interface ServiceInit {
+  log?: Logger;
+  now?: () => number;
+}
+
+export interface ServiceComponents {
+  vault: Vault;
+  local: KeyValueStore;
+  prompts: PromptWindows;
+  engine: EngineClient;
+}
+
+/** Contexts the engine may have the vault sign in (never a page's or a record's of another kind). */
+const ENGINE_CONTEXTS: readonly string[] = [CONTEXTS.ADDRESS_RECORD];
+
+interface PageConnection {
+  origin: string;
+  emit(event: string, data: unknown): void;
+}
+
+export interface Service {
+  start(): Promise<void>;
+  /** A web page's bridge connected; `origin` comes from the browser's `sender`, never the page. */
+  connectPage(origin: string, port: PortLike): void;
+  /** A privileged extension page (popup, prompt, options) connected. */
+  connectUi(port: PortLike): void;
+  /** A request from the engine (Chrome: offscreen document; Firefox: same page). */
+  handleEngineRequest(method: string, params: unknown): Promise<unknown>;
+  readonly prompts: PromptQueue;
+}
+
+export const createService =
+  (init: ServiceInit = {}) =>
+  (components: ServiceComponents): Service => {
+    const log = init.log ?? createLogger('background');
+    const now = init.now ?? Date.now;
+    const { vault, local, engine } = components;
+    const grants = new GrantStore(local);
+    const prompts = new PromptQueue(components.prompts, log, now);
+    const pages = new Set<PageConnection>();
+    const uis = new Set<{ emit(event: string, data: unknown): void }>();
+    let activeIdentity: string | null = null;
+
+    // ---- helpers ---------------------------------------------------------------------------
+
+    const identityView = (info: IdentityInfo): IdentityView => ({
+      id: info.id,
+      publicKey: info.publicKey,
+      displayName: info.displayName,
+      createdAt: info.createdAt,
+    });
+
+    async function grantResult(identityId: string): Promise<IdentityGrantResult> {
+      const info = vault.getIdentity(identityId);
+      const statement = await decodeIdentityStatement(info.statement);
+      return { publicKey: info.publicKey, statement: identityStatementToJSON(statement) };
+    }
+
+    async function state(): Promise<UiState> {
+      const status = vault.status();
+      const unlocked = status === 'unlocked';
+      let engineStatus: EngineStatus | null = null;
+      try {
+        engineStatus = await engine.status();
+      } catch (err) {
+        log.warn('engine status unavailable', err);
+      }
+      return {
+        vault: status,
+        identities: unlocked ? vault.listIdentities().map(identityView) : [],
+        activeIdentity: unlocked ? activeIdentity : null,
+        grants: unlocked ? grants.list() : [],
+        engine: engineStatus,
+      };
+    }
+
+    async function broadcastState(): Promise<void> {
+      if (uis.size === 0) return;
+      const snapshot = await state();
+      for (const ui of uis) ui.emit('state', snapshot);
+    }
+
+    async function notifyOrigin(origin: string): Promise<void> {
+      const grant = grants.get(origin);
+      const data = grant && vault.status() === 'unlocked' ? await grantResult(grant.identity) : null;
+      for (const page of pages) if (page.origin === origin) page.emit('identityChanged', data);
+    }
+
+    async function savePrefs(): Promise<void> {
+      await local.set(PREFS_KEY, { version: PREFS_VERSION, activeIdentity });
+    }
+
+    function knownIdentity(id: unknown): string {
+      if (typeof id !== 'string') throw new InvalidParamsError('identity id must be a string');
+      vault.getIdentity(id); // throws UnknownIdentityError / VaultLockedError
+      return id;
+    }
+
+    /** Objects with exactly these string keys, or an INVALID_PARAMS error naming the problem. */
+    function expectParams<K extends string>(params: unknown, keys: readonly K[], optional: readonly string[] = []): Record<K, unknown> {
+      if (typeof params !== 'object' || params === null || Array.isArray(params)) throw new InvalidParamsError('params must be an object');
+      if (!hasExactKeys(params as Record<string, unknown>, keys, optional)) {
+        throw new InvalidParamsError(`params must have exactly: ${keys.join(', ')}`);
+      }
+      return params as Record<K, unknown>;
+    }
+    const text = (x: unknown, name: string): string => {
+      if (typeof x !== 'string') throw new InvalidParamsError(`${name} must be a string`);
+      return x;
+    };
+
+    // ---- web pages -------------------------------------------------------------------------
+
+    function noParams(params: unknown): void {
+      if (params === undefined || params === null) return;
+      if (Array.isArray(params) && params.length === 0) return;
+      if (typeof params === 'object' && Object.keys(params).length === 0) return;
+      throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, 'This method takes no params');
+    }
+
+    async function requestIdentity(origin: string): Promise<IdentityGrantResult> {
+      const grant = grants.get(origin);
+      if (grant && vault.status() === 'unlocked') return grantResult(grant.identity);
+      const decision = await prompts.ask({ kind: grant ? 'unlock' : 'identity', origin });
+      if (!decision.approved) throw new ProviderError(ProviderErrorCode.USER_REJECTED, 'The person refused the request');
+      if (vault.status() !== 'unlocked') throw new ProviderError(ProviderErrorCode.USER_REJECTED, 'The vault stayed locked');
+      const current = grants.get(origin);
+      if (current) return grantResult(current.identity);
+      const identity = knownIdentity(decision.identity ?? activeIdentity);
+      await grants.set({ origin, identity, sign: false, grantedAt: now() });
+      void broadcastState();
+      return grantResult(identity);
+    }
+
+    function signPayload(origin: string, params: unknown): { payload: Uint8Array; message: Uint8Array; text: string | null } {
+      if (typeof params !== 'object' || params === null || Array.isArray(params)) {
+        throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, 'p2p_sign takes { message: string } or { bytes: base64url }');
+      }
+      const p = params as Record<string, unknown>;
+      let message: Uint8Array;
+      let shown: string | null = null;
+      if (hasExactKeys(p, ['message']) && typeof p.message === 'string') {
+        message = utf8(p.message);
+        shown = p.message;
+      } else if (hasExactKeys(p, ['bytes']) && typeof p.bytes === 'string') {
+        try {
+          message = fromBase64url(p.bytes);
+        } catch {
+          throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, 'bytes must be base64url without padding');
+        }
+      } else {
+        throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, 'p2p_sign takes { message: string } or { bytes: base64url }');
+      }
+      if (message.length > MAX_SIGN_MESSAGE_BYTES) {
+        throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, `message is larger than ${MAX_SIGN_MESSAGE_BYTES} bytes`);
+      }
+      const originBytes = utf8(origin);
+      const length = new Uint8Array([originBytes.length >> 8, originBytes.length & 0xff]);
+      return { payload: concatBytes(length, originBytes, message), message, text: shown };
+    }
+
+    async function sign(origin: string, params: unknown): Promise<SignResult> {
+      const { payload, message, text: shown } = signPayload(origin, params);
+      const grant = grants.get(origin);
+      if (!grant) throw new ProviderError(ProviderErrorCode.UNAUTHORIZED, 'This site has no identity grant: call p2p_requestIdentity first');
+      if (!grant.sign || vault.status() !== 'unlocked') {
+        const identity = vault.status() === 'unlocked' ? identityView(vault.getIdentity(grant.identity)) : undefined;
+        const decision: PromptDecision = await prompts.ask({
+          kind: 'sign',
+          origin,
+          ...(identity ? { identity } : {}),
+          message: { text: shown, hex: toHex(message), bytes: message.length },
+        });
+        if (!decision.approved) throw new ProviderError(ProviderErrorCode.USER_REJECTED, 'The person refused to sign');
+        if (vault.status() !== 'unlocked') throw new ProviderError(ProviderErrorCode.USER_REJECTED, 'The vault stayed locked');
+        if (decision.remember) {
+          const current = grants.get(origin);
+          if (current) await grants.set({ ...current, sign: true });
+          void broadcastState();
+        }
+      }
+      // The grant may have been switched while the prompt was open: sign with what it is now.
+      const current = grants.get(origin);
+      if (!current) throw new ProviderError(ProviderErrorCode.UNAUTHORIZED, 'The grant was revoked');
+      const signature = await vault.sign(current.identity, CONTEXTS.PAGE_SIGN, payload);
+      return {
+        signature: toBase64url(signature),
+        publicKey: vault.getIdentity(current.identity).publicKey,
+        context: CONTEXTS.PAGE_SIGN,
+        origin,
+        payload: toBase64url(payload),
+      };
+    }
+
+    async function handlePage(origin: string, method: string, params: unknown): Promise<unknown> {
+      if (!isPageMethod(method)) throw new ProviderError(ProviderErrorCode.UNSUPPORTED_METHOD, `Unsupported method ${method}`);
+      switch (method) {
+        case 'p2p_requestIdentity':
+          noParams(params);
+          return requestIdentity(origin);
+        case 'p2p_getIdentity': {
+          noParams(params);
+          const grant = grants.get(origin);
+          return grant && vault.status() === 'unlocked' ? grantResult(grant.identity) : null;
+        }
+        case 'p2p_sign':
+          return sign(origin, params);
+      }
+    }
+
+    // ---- privileged UI ---------------------------------------------------------------------
+
+    type UiHandlers = { [M in keyof UiMethods]: (params: unknown) => Promise<UiMethods[M]['result']> };
+
+    async function dropGrantsOf(identity: string): Promise<void> {
+      const affected = grants.list().filter((g) => g.identity === identity).map((g) => g.origin);
+      if (affected.length === 0) return;
+      await grants.remove(affected);
+      for (const origin of affected) await notifyOrigin(origin);
+    }
+
+    const ui: UiHandlers = {
+      'state.get': async () => state(),
+      'vault.initialize': async (params) => {
+        const p = expectParams(params, ['passphrase', 'displayName']);
+        await vault.initialize(text(p.passphrase, 'passphrase'));
+        const info = await vault.createIdentity(text(p.displayName, 'displayName'));
+        activeIdentity = info.id;
+        await savePrefs();
+        return identityView(info);
+      },
+      'vault.unlock': async (params) => {
+        const p = expectParams(params, ['passphrase']);
+        await vault.unlock(text(p.passphrase, 'passphrase'));
+        return null;
+      },
+      'vault.lock': async () => {
+        await vault.lock();
+        return null;
+      },
+      'vault.changePassphrase': async (params) => {
+        const p = expectParams(params, ['oldPassphrase', 'newPassphrase']);
+        await vault.changePassphrase(text(p.oldPassphrase, 'oldPassphrase'), text(p.newPassphrase, 'newPassphrase'));
+        return null;
+      },
+      'identity.create': async (params) => {
+        const p = expectParams(params, ['displayName']);
+        const info = await vault.createIdentity(text(p.displayName, 'displayName'));
+        if (activeIdentity === null) {
+          activeIdentity = info.id;
+          await savePrefs();
+        }
+        return identityView(info);
+      },
+      'identity.rename': async (params) => {
+        const p = expectParams(params, ['id', 'displayName']);
+        const id = knownIdentity(p.id);
+        const info = await vault.renameIdentity(id, text(p.displayName, 'displayName'));
+        for (const grant of grants.list()) if (grant.identity === id) await notifyOrigin(grant.origin);
+        return identityView(info);
+      },
+      'identity.delete': async (params) => {
+        const p = expectParams(params, ['id']);
+        const id = knownIdentity(p.id);
+        await vault.deleteIdentity(id);
+        await dropGrantsOf(id);
+        if (activeIdentity === id) {
+          activeIdentity = vault.listIdentities()[0]?.id ?? null;
+          await savePrefs();
+        }
+        return null;
+      },
+      'identity.setActive': async (params) => {
+        const p = expectParams(params, ['id']);
+        activeIdentity = knownIdentity(p.id);
+        await savePrefs();
+        return null;
+      },
+      'grant.setIdentity': async (params) => {
+        const p = expectParams(params, ['origin', 'id']);
+        const origin = text(p.origin, 'origin');
+        const grant = grants.get(origin);
+        if (!grant) throw new UnknownGrantError(origin);
+        const identity = knownIdentity(p.id);
+        if (grant.identity === identity) return null;
+        // A new identity for the site: a standing sign grant does not carry over to it.
+        await grants.set({ ...grant, identity, sign: false });
+        await notifyOrigin(origin);
+        return null;
+      },
+      'grant.setSign': async (params) => {
+        const p = expectParams(params, ['origin', 'sign']);
+        const origin = text(p.origin, 'origin');
+        const grant = grants.get(origin);
+        if (!grant) throw new UnknownGrantError(origin);
+        if (typeof p.sign !== 'boolean') throw new InvalidParamsError('sign must be a boolean');
+        await grants.set({ ...grant, sign: p.sign });
+        return null;
+      },
+      'grant.revoke': async (params) => {
+        const p = expectParams(params, ['origin']);
+        const origin = text(p.origin, 'origin');
+        if (!grants.get(origin)) throw new UnknownGrantError(origin);
+        await grants.remove([origin]);
+        prompts.cancel((view) => view.origin === origin);
+        await notifyOrigin(origin);
+        return null;
+      },
+      'prompt.get': async (params) => {
+        const p = expectParams(params, ['id']);
+        return prompts.get(text(p.id, 'id'));
+      },
+      'prompt.resolve': async (params) => {
+        const p = expectParams(params, ['id', 'decision']);
+        const decision = p.decision as PromptDecision;
+        if (typeof decision !== 'object' || decision === null || typeof decision.approved !== 'boolean') {
+          throw new InvalidParamsError('decision must be { approved: boolean, identity?, remember? }');
+        }
+        if (decision.approved && decision.identity !== undefined) knownIdentity(decision.identity);
+        prompts.resolve(text(p.id, 'id'), decision);
+        return null;
+      },
+      'backup.export': async (params) => {
+        const p = expectParams(params, ['passphrase']);
+        const exported = await vault.exportBackup(text(p.passphrase, 'passphrase'));
+        const date = new Date(now()).toISOString().slice(0, 10);
+        return { filename: `p2p-browser-identities-${date}.json`, text: exported };
+      },
+      'backup.import': async (params) => {
+        const p = expectParams(params, ['text', 'passphrase']);
+        const result = await vault.importBackup(text(p.text, 'text'), text(p.passphrase, 'passphrase'));
+        if (activeIdentity === null && result.added[0]) {
+          activeIdentity = result.added[0];
+          await savePrefs();
+        }
+        return result;
+      },
+    };
+
+    // ---- engine ----------------------------------------------------------------------------
+
+    type EngineHandlers = { [M in Exclude<keyof BackgroundMethods, 'engine.ready'>]: (params: unknown) => Promise<BackgroundMethods[M]['result']> };
+    const engineHandlers: EngineHandlers = {
+      'signer.sign': async (params) => {
+        const p = expectParams(params, ['identity', 'context', 'message']);
+        const context = text(p.context, 'context');
+        if (!ENGINE_CONTEXTS.includes(context)) throw new ForbiddenContextError(context);
+        const identity = knownIdentity(p.identity);
+        const signature = await vault.sign(identity, context, fromBase64url(text(p.message, 'message')));
+        return { signature: toBase64url(signature) };
+      },
+      'signer.identities': async () => vault.listIdentities().map(identityView),
+    };
+
+    return {
+      prompts,
+      async start() {
+        await vault.start();
+        await grants.load();
+        const prefs = await local.get<{ version: number; activeIdentity: string | null }>(PREFS_KEY);
+        if (prefs) {
+          if (prefs.version > PREFS_VERSION) throw new UnsupportedStoredVersionError('prefs', prefs.version);
+          activeIdentity = prefs.activeIdentity;
+        }
+        vault.onChange(() => void broadcastState());
+      },
+
+      connectPage(origin, port) {
+        const connection: PageConnection = { origin, emit: () => {} };
+        const server = servePort(port, (method, params) => handlePage(origin, method, params), log, {
+          maxInFlight: MAX_IN_FLIGHT_PER_PAGE,
+        });
+        connection.emit = server.emit;
+        pages.add(connection);
+        port.onDisconnect(() => {
+          pages.delete(connection);
+          // The page went away: its prompts are refused, unless another tab of it is still open.
+          if (![...pages].some((p) => p.origin === origin)) prompts.cancel((view) => view.origin === origin);
+        });
+      },
+
+      connectUi(port) {
+        const viewed = new Set<string>();
+        const server = servePort(
+          port,
+          async (method, params) => {
+            const handler = (ui as Record<string, (p: unknown) => Promise<unknown>>)[method];
+            if (!handler) throw new ProviderError(ProviderErrorCode.UNSUPPORTED_METHOD, `Unsupported method ${method}`);
+            if (method === 'prompt.get') viewed.add((params as { id: string }).id);
+            const result = await handler(params);
+            if (method !== 'state.get' && method !== 'prompt.get') void broadcastState();
+            return result;
+          },
+          log,
+        );
+        uis.add(server);
+        port.onDisconnect(() => {
+          uis.delete(server);
+          // The prompt window was closed without an answer: a refusal.
+          for (const id of viewed) prompts.dismissed(id);
+        });
+      },
+
+      async handleEngineRequest(method, params) {
+        const handler = (engineHandlers as Record<string, (p: unknown) => Promise<unknown>>)[method];
+        if (!handler) throw new ProviderError(ProviderErrorCode.UNSUPPORTED_METHOD, `Unsupported method ${method}`);
+        return handler(params);
+      },
+    };
+  };
+
