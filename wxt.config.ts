@@ -6,12 +6,19 @@ export default defineConfig({
   manifest: ({ browser }) => ({
     name: 'P2P Browser',
     description: 'Your identity, your networks, your data: a peer-to-peer browser.',
-    permissions: ['storage', 'tabs', ...(browser === 'chrome' ? ['offscreen'] : [])],
+    permissions: ['storage', ...(browser === 'chrome' ? ['offscreen'] : [])],
     // No other extension and no web page may message us directly: pages go through the bridge.
     externally_connectable: browser === 'chrome' ? { ids: [] } : undefined,
     browser_specific_settings:
       browser === 'firefox'
-        ? { gecko: { id: 'p2p-browser@p2pb.dev', strict_min_version: '128.0' } }
+        ? {
+            gecko: {
+              id: 'p2p-browser@p2pb.dev',
+              strict_min_version: '128.0',
+              // Nothing is collected: no telemetry, no server of ours.
+              data_collection_permissions: { required: ['none'] },
+            },
+          }
         : undefined,
   }),
 });

@@ -1,0 +1,115 @@
+/**
+ * Where the engine runs. Chrome: an offscreen document (service workers have no
+ * RTCPeerConnection), created once, checked for readiness before use and recreated if it is
+ * gone. Firefox: right here in the background page.
+ */
+import { createEngine, type Engine, type Signer } from '@/lib/engine/index.ts';
+import {
+  ENGINE_TARGET,
+  PROTOCOL_VERSION,
+  RemoteError,
+  type EngineMethods,
+  type EngineStatus,
+  type TargetedRequest,
+  type TargetedResponse,
+} from '@/lib/protocol/index.ts';
+import type { EngineClient } from '@/lib/service/index.ts';
+import { SECOND } from '@/lib/util/time.ts';
+import type { Logger } from '@/lib/util/log.ts';
+
+const OFFSCREEN_PATH = '/offscreen.html';
+/** How long a new offscreen document may take to announce that its engine started. */
+const ENGINE_READY_TIMEOUT = 15 * SECOND;
+
+export interface EngineHost extends EngineClient {
+  /** The offscreen document said it is ready (BackgroundMethods 'engine.ready'). */
+  markReady(): void;
+}
+
+/** Firefox: the engine lives in this page. */
+export function inProcessEngineHost(signer: Signer, log: Logger): EngineHost {
+  const engine: Engine = createEngine({ host: 'background' })({ signer, log });
+  const started = engine.start();
+  return {
+    async status() {
+      await started;
+      return engine.status();
+    },
+    markReady() {},
+  };
+}
+
+/** Chrome: the engine lives in the offscreen document. */
+export function offscreenEngineHost(log: Logger): EngineHost {
+  let creating: Promise<void> | null = null;
+  let readyWaiters: (() => void)[] = [];
+  let nextId = 1;
+
+  async function send<M extends keyof EngineMethods>(method: M): Promise<EngineMethods[M]['result']> {
+    const message: TargetedRequest<typeof ENGINE_TARGET> = { target: ENGINE_TARGET, v: PROTOCOL_VERSION, id: `bg-${nextId++}`, method };
+    const response = (await browser.runtime.sendMessage(message)) as TargetedResponse | undefined;
+    if (!response) throw new RemoteError({ code: 'ENGINE_UNAVAILABLE', message: 'The engine did not answer' });
+    if (!response.ok) throw new RemoteError(response.error);
+    return response.result as EngineMethods[M]['result'];
+  }
+
+  async function documentExists(): Promise<boolean> {
+    const contexts = await browser.runtime.getContexts({
+      contextTypes: ['OFFSCREEN_DOCUMENT' as Browser.runtime.ContextType],
+      documentUrls: [browser.runtime.getURL(OFFSCREEN_PATH)],
+    });
+    return contexts.length > 0;
+  }
+
+  function waitForReady(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new RemoteError({ code: 'ENGINE_UNAVAILABLE', message: 'The engine did not start' })), ENGINE_READY_TIMEOUT);
+      readyWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  async function create(): Promise<void> {
+    const ready = waitForReady();
+    log.info('creating the offscreen document for the engine');
+    await browser.offscreen.createDocument({
+      url: OFFSCREEN_PATH,
+      reasons: ['WEB_RTC' as Browser.offscreen.Reason],
+      justification: 'The P2P network engine needs WebRTC, which service workers do not have.',
+    });
+    await ready;
+  }
+
+  /** The document exists and its engine answers; created (once, even if asked concurrently) if not. */
+  async function ensure(): Promise<void> {
+    if (creating) return creating;
+    if (await documentExists()) {
+      try {
+        await send('engine.ping');
+        return;
+      } catch (err) {
+        // The document exists but its engine has not started yet: wait for its ready message.
+        log.debug('engine not ready yet', err);
+        return waitForReady();
+      }
+    }
+    creating ??= create().finally(() => {
+      creating = null;
+    });
+    return creating;
+  }
+
+  return {
+    async status(): Promise<EngineStatus> {
+      await ensure();
+      return send('engine.status');
+    },
+    markReady() {
+      const waiters = readyWaiters;
+      readyWaiters = [];
+      for (const resolve of waiters) resolve();
+    },
+  };
+}

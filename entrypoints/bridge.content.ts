@@ -1,0 +1,83 @@
+/**
+ * The ISOLATED-world bridge between window.p2p and the background. It forwards exactly one shape
+ * of message (lib/protocol isPageRequestMessage: method and params, nothing else), so a page can
+ * never say who it is — the background takes the origin from the browser's `sender`. Anything
+ * else is dropped and logged.
+ */
+import {
+  MAX_PAGE_MESSAGE_BYTES,
+  PAGE_CHANNEL,
+  PORT_PAGE,
+  PROTOCOL_VERSION,
+  ProviderErrorCode,
+  isPageRequestMessage,
+  isPortEvent,
+  isPortResponse,
+  type PortRequest,
+  type ToPageMessage,
+  type WireError,
+} from '@/lib/protocol/index.ts';
+import { createLogger } from '@/lib/util/log.ts';
+
+export default defineContentScript({
+  matches: ['http://*/*', 'https://*/*'],
+  runAt: 'document_start',
+  main() {
+    const log = createLogger('bridge');
+    let port: Browser.runtime.Port | null = null;
+    const inFlight = new Set<string>();
+
+    const toPage = (message: ToPageMessage) => window.postMessage(message, window.location.origin);
+    const respondError = (id: string, error: WireError) =>
+      toPage({ channel: PAGE_CHANNEL, v: PROTOCOL_VERSION, to: 'page', id, error });
+
+    /** Connects lazily, and again after the service worker was stopped or restarted. */
+    function connect(): Browser.runtime.Port {
+      if (port) return port;
+      const p = browser.runtime.connect({ name: PORT_PAGE });
+      p.onMessage.addListener((message: unknown) => {
+        if (isPortResponse(message)) {
+          if (!inFlight.delete(message.id)) return;
+          toPage({ channel: PAGE_CHANNEL, v: PROTOCOL_VERSION, to: 'page', id: message.id, ...('error' in message ? { error: message.error } : { result: message.result }) });
+        } else if (isPortEvent(message)) {
+          toPage({ channel: PAGE_CHANNEL, v: PROTOCOL_VERSION, to: 'page', event: message.event as never, data: message.data });
+        } else {
+          log.warn('dropped an unknown message from the background');
+        }
+      });
+      p.onDisconnect.addListener(() => {
+        port = null;
+        // Whatever was in flight is lost with the old connection: say so rather than hang.
+        for (const id of inFlight) respondError(id, { code: ProviderErrorCode.DISCONNECTED, message: 'The extension restarted; please retry' });
+        inFlight.clear();
+      });
+      port = p;
+      return p;
+    }
+
+    window.addEventListener('message', (event: MessageEvent) => {
+      if (event.source !== window || event.origin !== window.location.origin) return;
+      const data: unknown = event.data;
+      if (typeof data !== 'object' || data === null || (data as { channel?: unknown }).channel !== PAGE_CHANNEL) return;
+      if ((data as { to?: unknown }).to === 'page') return; // our own answers
+      if (!isPageRequestMessage(data)) {
+        log.warn('dropped a malformed or unknown message from the page');
+        return;
+      }
+      if (data.params !== undefined && JSON.stringify(data.params).length > MAX_PAGE_MESSAGE_BYTES) {
+        respondError(data.id, { code: ProviderErrorCode.INVALID_REQUEST, message: `Request larger than ${MAX_PAGE_MESSAGE_BYTES} bytes` });
+        return;
+      }
+      const request: PortRequest = { v: PROTOCOL_VERSION, type: 'request', id: data.id, method: data.method };
+      if (data.params !== undefined) request.params = data.params;
+      inFlight.add(data.id);
+      try {
+        connect().postMessage(request);
+      } catch {
+        // The port died between connect and post (service worker stopping): one fresh try.
+        port = null;
+        connect().postMessage(request);
+      }
+    });
+  },
+});

@@ -1,0 +1,201 @@
+/**
+ * The popup (also opened as a full tab on first install, `?view=tab`): set up, unlock and lock
+ * the vault; create, switch, rename and delete identities; see and revoke what each site may do;
+ * back up and restore identities.
+ */
+import type { GrantView, IdentityView, UiState } from '@/lib/protocol/index.ts';
+import { reconnectingUi } from '@/ui/client.ts';
+import { errorText, h, render, shortKey } from '@/ui/dom.ts';
+import { field, form, setupForm, unlockForm } from '@/ui/forms.ts';
+
+type Tab = 'identities' | 'sites' | 'backup';
+
+const app = document.getElementById('app')!;
+const headerActions = document.getElementById('header-actions')!;
+const statusBar = document.getElementById('status')!;
+if (new URLSearchParams(location.search).get('view') === 'tab') document.body.classList.add('tab');
+
+let state: UiState | null = null;
+let tab: Tab = 'identities';
+let renaming: string | null = null;
+let confirmingDelete: string | null = null;
+
+const ui = reconnectingUi((next) => {
+  state = next;
+  draw();
+});
+
+/** Runs an action, showing its error in `errorEl` (or the page's error line) instead of throwing. */
+function act(action: () => Promise<unknown>, errorEl?: HTMLElement): void {
+  action().catch((err: unknown) => {
+    const target = errorEl ?? document.querySelector<HTMLElement>('[data-testid="page-error"]');
+    if (target) target.textContent = errorText(err);
+  });
+}
+
+function draw(): void {
+  if (!state) return;
+  drawStatus(state);
+  render(headerActions);
+  if (state.vault === 'uninitialized') return render(app, setupForm(ui));
+  if (state.vault === 'locked') return render(app, unlockForm(ui));
+  render(headerActions, h('button', { testid: 'lock', title: 'Lock the vault', onclick: () => act(() => ui.request('vault.lock')) }, 'Lock'));
+  const tabs = h(
+    'nav',
+    { class: 'tabs', role: 'tablist' },
+    ...(['identities', 'sites', 'backup'] as const).map((t) =>
+      h('button', { role: 'tab', 'aria-selected': String(tab === t), testid: `tab-${t}`, onclick: () => ((tab = t), draw()) }, t[0]!.toUpperCase() + t.slice(1)),
+    ),
+  );
+  const body = tab === 'identities' ? identitiesView(state) : tab === 'sites' ? sitesView(state) : backupView();
+  render(app, tabs, h('p', { class: 'error', role: 'alert', testid: 'page-error' }), body);
+}
+
+function drawStatus(s: UiState): void {
+  const engine = s.engine;
+  const where = engine?.host === 'offscreen' ? 'offscreen document' : engine?.host === 'background' ? 'background page' : '';
+  render(
+    statusBar,
+    h('span', { class: `dot ${engine?.running ? 'on' : ''}` }),
+    h('span', { testid: 'engine-status' }, engine?.running ? `Engine running in the ${where}${engine.webrtc ? ' · WebRTC ready' : ' · no WebRTC'}` : 'Engine not running'),
+  );
+}
+
+// ---- identities -------------------------------------------------------------------------------
+
+function identitiesView(s: UiState): HTMLElement {
+  const name = h('input', { type: 'text', required: true, maxlength: 64, placeholder: 'Name of the new identity', testid: 'new-identity-name', autocomplete: 'off' });
+  return h(
+    'section',
+    { class: 'stack' },
+    h('ul', { class: 'list', testid: 'identities' }, ...s.identities.map((identity) => identityItem(identity, s.activeIdentity === identity.id))),
+    h(
+      'div',
+      { class: 'card' },
+      form('new-identity', [field('New identity (an alt: unlinkable to your others)', name)], 'Create', async () => {
+        await ui.request('identity.create', { displayName: name.value.trim() });
+        name.value = '';
+      }),
+    ),
+  );
+}
+
+function identityItem(identity: IdentityView, active: boolean): HTMLElement {
+  const error = h('p', { class: 'error', role: 'alert' });
+  const item = h(
+    'li',
+    { class: 'item', testid: 'identity', 'data-id': identity.id },
+    h('div', { class: 'row' }, h('span', { class: 'name', testid: 'identity-name' }, identity.displayName), active ? h('span', { class: 'badge', testid: 'identity-active' }, 'Default') : null),
+    h('div', { class: 'key', title: identity.publicKey }, shortKey(identity.publicKey)),
+  );
+  if (renaming === identity.id) {
+    const input = h('input', { type: 'text', value: identity.displayName, maxlength: 64, testid: 'identity-rename-input' });
+    item.append(
+      h('div', { class: 'actions' }, input,
+        h('button', { class: 'primary', testid: 'identity-rename-save', onclick: () => act(async () => {
+          await ui.request('identity.rename', { id: identity.id, displayName: input.value.trim() });
+          renaming = null;
+          draw();
+        }, error) }, 'Save'),
+        h('button', { onclick: () => ((renaming = null), draw()) }, 'Cancel'),
+      ),
+    );
+  } else if (confirmingDelete === identity.id) {
+    item.append(
+      h('div', { class: 'confirm', testid: 'identity-delete-confirmation' },
+        h('span', {}, `Delete “${identity.displayName}” from this device? Without a backup its key is gone for good, and sites using it lose access.`),
+        h('div', { class: 'buttons' },
+          h('button', { onclick: () => ((confirmingDelete = null), draw()) }, 'Keep it'),
+          h('button', { class: 'danger solid', testid: 'identity-delete-confirm', onclick: () => act(async () => {
+            await ui.request('identity.delete', { id: identity.id });
+            confirmingDelete = null;
+          }, error) }, 'Delete forever'),
+        ),
+      ),
+    );
+  } else {
+    item.append(
+      h('div', { class: 'actions' },
+        active ? null : h('button', { testid: 'identity-use', title: 'Offer this identity first to new sites', onclick: () => act(() => ui.request('identity.setActive', { id: identity.id }), error) }, 'Make default'),
+        h('button', { testid: 'identity-copy', onclick: () => act(() => navigator.clipboard.writeText(identity.publicKey), error) }, 'Copy key'),
+        h('button', { testid: 'identity-rename', onclick: () => ((renaming = identity.id), (confirmingDelete = null), draw()) }, 'Rename'),
+        h('button', { class: 'danger', testid: 'identity-delete', onclick: () => ((confirmingDelete = identity.id), (renaming = null), draw()) }, 'Delete'),
+      ),
+    );
+  }
+  item.append(error);
+  return item;
+}
+
+// ---- sites ------------------------------------------------------------------------------------
+
+function sitesView(s: UiState): HTMLElement {
+  if (s.grants.length === 0) {
+    return h('p', { class: 'empty', testid: 'grants-empty' }, 'No site can see any of your identities yet. Sites ask, and you choose.');
+  }
+  return h('ul', { class: 'list', testid: 'grants' }, ...s.grants.map((grant) => grantItem(grant, s.identities)));
+}
+
+function grantItem(grant: GrantView, identities: IdentityView[]): HTMLElement {
+  const error = h('p', { class: 'error', role: 'alert' });
+  const select = h(
+    'select',
+    { testid: 'grant-identity', 'aria-label': `Identity ${grant.origin} sees` },
+    ...identities.map((i) => h('option', { value: i.id, selected: i.id === grant.identity }, `${i.displayName} (${shortKey(i.publicKey)})`)),
+  );
+  select.addEventListener('change', () => act(() => ui.request('grant.setIdentity', { origin: grant.origin, id: select.value }), error));
+  const sign = h('input', { type: 'checkbox', testid: 'grant-sign', checked: grant.sign });
+  sign.addEventListener('change', () => act(() => ui.request('grant.setSign', { origin: grant.origin, sign: sign.checked }), error));
+  return h(
+    'li',
+    { class: 'item', testid: 'grant', 'data-origin': grant.origin },
+    h('div', { class: 'row' }, h('span', { class: 'origin' }, grant.origin), h('button', { class: 'danger', testid: 'grant-revoke', onclick: () => act(() => ui.request('grant.revoke', { origin: grant.origin }), error) }, 'Revoke')),
+    h('label', { class: 'field' }, h('span', {}, 'Sees the identity'), select),
+    h('label', { class: 'check' }, sign, 'May sign without asking me each time'),
+    error,
+  );
+}
+
+// ---- backup -----------------------------------------------------------------------------------
+
+function backupView(): HTMLElement {
+  const exportPass = h('input', { type: 'password', required: true, minlength: 8, testid: 'backup-passphrase', autocomplete: 'new-password' });
+  const file = h('input', { type: 'file', accept: 'application/json,.json', required: true, testid: 'backup-file' });
+  const importPass = h('input', { type: 'password', required: true, testid: 'backup-import-passphrase', autocomplete: 'off' });
+  const result = h('p', { class: 'muted', testid: 'backup-result', role: 'status' });
+  return h(
+    'section',
+    { class: 'stack' },
+    h('div', { class: 'card' },
+      h('h2', {}, 'Back up your identities'),
+      h('p', { class: 'muted' }, 'Downloads a file with every identity, encrypted with the passphrase you choose here.'),
+      form('backup-export', [field('Passphrase for the backup file', exportPass)], 'Download backup', async () => {
+        const { filename, text } = await ui.request('backup.export', { passphrase: exportPass.value });
+        const url = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
+        h('a', { href: url, download: filename }).click();
+        setTimeout(() => URL.revokeObjectURL(url), 60_000);
+        exportPass.value = '';
+        result.textContent = `Saved ${filename}.`;
+      }),
+    ),
+    h('div', { class: 'card' },
+      h('h2', {}, 'Restore from a backup'),
+      form('backup-import', [field('Backup file', file), field('Its passphrase', importPass)], 'Restore', async () => {
+        const chosen = file.files?.[0];
+        if (!chosen) throw new Error('Choose a backup file.');
+        const { added, skipped } = await ui.request('backup.import', { text: await chosen.text(), passphrase: importPass.value });
+        importPass.value = '';
+        result.textContent = `Restored ${added.length} identit${added.length === 1 ? 'y' : 'ies'}${skipped.length ? `, ${skipped.length} already here` : ''}.`;
+      }),
+    ),
+    result,
+  );
+}
+
+ui.request('state.get').then(
+  (s) => {
+    state = s;
+    draw();
+  },
+  (err: unknown) => render(app, h('p', { class: 'error' }, errorText(err))),
+);

@@ -1,0 +1,104 @@
+/**
+ * The approval prompt: one at a time, opened by the background for a site's request. Closing
+ * the window is a refusal (the background sees this page's port drop).
+ */
+import type { PromptDecision, PromptView, UiState } from '@/lib/protocol/index.ts';
+import { connectUi } from '@/ui/client.ts';
+import { errorText, h, render, shortKey } from '@/ui/dom.ts';
+import { setupForm, unlockForm } from '@/ui/forms.ts';
+
+const app = document.getElementById('app')!;
+const id = new URLSearchParams(location.search).get('id') ?? '';
+const ui = connectUi();
+let state: UiState | null = null;
+let prompt: PromptView | null = null;
+let deciding = false;
+
+ui.on('state', (next) => {
+  state = next;
+  draw();
+});
+
+async function decide(decision: PromptDecision): Promise<void> {
+  if (deciding) return;
+  deciding = true;
+  try {
+    await ui.request('prompt.resolve', { id, decision });
+  } finally {
+    window.close();
+  }
+}
+
+function draw(): void {
+  if (!state || !prompt) return;
+  if (state.vault === 'uninitialized') return render(app, intro(), setupForm(ui), refuseButton());
+  if (state.vault === 'locked') return render(app, intro(), unlockForm(ui), refuseButton());
+  if (prompt.kind === 'unlock') {
+    void decide({ approved: true });
+    return render(app, h('p', { class: 'empty' }, 'Unlocked.'));
+  }
+  render(app, prompt.kind === 'identity' ? identityPrompt(state, prompt) : signPrompt(state, prompt));
+}
+
+function intro(): HTMLElement {
+  const what = prompt!.kind === 'sign' ? 'asks you to sign a message' : 'asks which identity you want it to see';
+  return h('section', { class: 'card' }, h('p', { class: 'origin', testid: 'prompt-origin' }, prompt!.origin), h('p', { class: 'muted' }, what));
+}
+
+const refuseButton = () =>
+  h('div', { class: 'buttons' }, h('button', { testid: 'prompt-reject', onclick: () => void decide({ approved: false }) }, 'Refuse'));
+
+function identityPrompt(s: UiState, p: PromptView): HTMLElement {
+  const preselected = s.activeIdentity ?? s.identities[0]?.id;
+  const choices = s.identities.map((identity) =>
+    h('label', { class: 'choice' },
+      h('input', { type: 'radio', name: 'identity', value: identity.id, checked: identity.id === preselected, testid: 'prompt-identity' }),
+      h('span', {}, h('span', { class: 'name' }, identity.displayName), h('br'), h('span', { class: 'key' }, shortKey(identity.publicKey))),
+    ),
+  );
+  const approve = () => {
+    const chosen = app.querySelector<HTMLInputElement>('input[name="identity"]:checked');
+    if (chosen) void decide({ approved: true, identity: chosen.value });
+  };
+  return h(
+    'section',
+    { class: 'card stack', testid: 'prompt', 'data-kind': p.kind },
+    h('h2', {}, 'A site wants to know who you are'),
+    h('p', { class: 'origin', testid: 'prompt-origin' }, p.origin),
+    h('p', { class: 'muted' }, 'It will see the public key and name of the identity you choose, and nothing else. You can switch or revoke this later in the popup.'),
+    ...choices,
+    h('div', { class: 'buttons' },
+      h('button', { testid: 'prompt-reject', onclick: () => void decide({ approved: false }) }, 'Refuse'),
+      h('button', { class: 'primary', testid: 'prompt-approve', onclick: approve }, 'Share identity'),
+    ),
+  );
+}
+
+function signPrompt(_s: UiState, p: PromptView): HTMLElement {
+  const remember = h('input', { type: 'checkbox', testid: 'prompt-remember' });
+  const message = p.message!;
+  return h(
+    'section',
+    { class: 'card stack', testid: 'prompt', 'data-kind': p.kind },
+    h('h2', {}, 'Sign a message?'),
+    h('p', { class: 'origin', testid: 'prompt-origin' }, p.origin),
+    p.identity ? h('p', { class: 'muted' }, 'As ', h('strong', {}, p.identity.displayName), ` (${shortKey(p.identity.publicKey)})`) : null,
+    h('p', { class: 'muted' }, message.text !== null ? 'Message:' : `${message.bytes} bytes (hex):`),
+    h('pre', { class: 'message', testid: 'prompt-message' }, message.text ?? message.hex),
+    h('p', { class: 'muted' }, 'The signature names this site and is only valid as a page signature: it cannot be reused as any other kind of record.'),
+    h('label', { class: 'check' }, remember, 'Let this site sign without asking me each time'),
+    h('div', { class: 'buttons' },
+      h('button', { testid: 'prompt-reject', onclick: () => void decide({ approved: false }) }, 'Refuse'),
+      h('button', { class: 'primary', testid: 'prompt-approve', onclick: () => void decide({ approved: true, remember: remember.checked }) }, 'Sign'),
+    ),
+  );
+}
+
+Promise.all([ui.request('state.get'), ui.request('prompt.get', { id })]).then(
+  ([s, p]) => {
+    state = s;
+    prompt = p;
+    draw();
+  },
+  (err: unknown) => render(app, h('p', { class: 'error', testid: 'prompt-error' }, errorText(err))),
+);

@@ -1,0 +1,39 @@
+/** A tiny DOM builder: the popup stays framework-free so it opens instantly on a phone. */
+type Child = Node | string | number | null | undefined | false;
+type Attrs = Record<string, string | number | boolean | undefined | ((event: Event) => void)>;
+
+export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === false) continue;
+    if (typeof value === 'function') el.addEventListener(key.replace(/^on/, '').toLowerCase(), value);
+    else if (key === 'testid') el.dataset.testid = String(value);
+    else if (value === true) el.setAttribute(key, '');
+    else el.setAttribute(key, String(value));
+  }
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : String(child));
+  }
+  return el;
+}
+
+export function render(root: HTMLElement, ...children: Child[]): void {
+  root.replaceChildren(...children.filter((c): c is Node | string => c !== null && c !== undefined && c !== false).map((c) => (typeof c === 'number' ? String(c) : c)));
+}
+
+/** Short form of a public key for lists: z6Mk…abcd. */
+export const shortKey = (key: string): string => (key.length > 16 ? `${key.slice(0, 8)}…${key.slice(-6)}` : key);
+
+/** Human text for an error that came over the wire (codes come from each module's errors.ts). */
+export function errorText(err: unknown): string {
+  const code = (err as { code?: unknown }).code;
+  const messages: Record<string, string> = {
+    WRONG_PASSPHRASE: 'Wrong passphrase. Nothing was changed; try again.',
+    WEAK_PASSPHRASE: 'Use a passphrase of at least 8 characters.',
+    VAULT_LOCKED: 'The vault is locked. Unlock it first.',
+    DISPLAY_NAME_INVALID: 'Names are 1 to 64 characters, without control characters.',
+  };
+  if (typeof code === 'string' && messages[code]) return messages[code]!;
+  return err instanceof Error ? err.message : String(err);
+}
