@@ -3,6 +3,7 @@ import { defineConfig } from 'wxt';
 // One source, two browsers: `wxt build` (Chrome MV3) and `wxt build -b firefox --mv3`.
 export default defineConfig({
   manifestVersion: 3,
+  zip: { excludeSources: ['.data/**', 'artifacts/**', '.ci/**'] },
   manifest: ({ browser }) => ({
     name: 'P2P Browser',
     description: 'Your identity, your networks, your data: a peer-to-peer browser.',
