@@ -3,14 +3,23 @@
  * limits and test vectors: docs/records.md.
  */
 export {
+  MAX_ADDRESS_RECORD_BYTES,
+  MAX_ADDRESSES_PER_ENTRY,
   MAX_DISPLAY_NAME_BYTES,
   MAX_IDENTITY_CHANGE_BYTES,
   MAX_IDENTITY_STATEMENT_BYTES,
+  MAX_MULTIADDR_TEXT_BYTES,
+  MAX_PEER_ID_TEXT_BYTES,
+  MAX_SERVED_BY_ENTRIES,
   MIN_DISPLAY_NAME_BYTES,
+  NETWORK_ID_BYTES,
+  NETWORK_ID_PATTERN,
+  NETWORK_ID_TEXT_LENGTH,
   RECORD_TYPES,
   RECORD_VERSION,
+  SERVED_BY_KINDS,
 } from './constants.ts';
-export type { RecordType } from './constants.ts';
+export type { RecordType, ServedByKind } from './constants.ts';
 export {
   RECORD_ERROR_CODES,
   BadRecordSignatureError,
@@ -37,3 +46,18 @@ export type {
 export { createIdentityChange, decodeIdentityChange, identityChangeToJSON } from './identity-change.ts';
 export type { CreateIdentityChangeInput, IdentityChange, IdentityChangeJSON } from './identity-change.ts';
 
+export {
+  addressRecordToJSON,
+  compareAddressRecords,
+  createAddressRecord,
+  decodeAddressRecord,
+  multiaddrTextProblem,
+  networkIdProblem,
+  peerIdTextProblem,
+} from './address-record.ts';
+export type {
+  AddressRecord,
+  AddressRecordJSON,
+  CreateAddressRecordInput,
+  ServedBy,
+} from './address-record.ts';
