@@ -10,6 +10,14 @@ export default defineConfig({
     permissions: ['storage', ...(browser === 'chrome' ? ['offscreen'] : [])],
     // No other extension and no web page may message us directly: pages go through the bridge.
     externally_connectable: browser === 'chrome' ? { ids: [] } : undefined,
+    // Firefox's default MV3 policy adds upgrade-insecure-requests, which turns ws:// into wss://
+    // and breaks always-on nodes on a LAN or localhost (npm start). Everything else as default.
+    content_security_policy:
+      browser === 'firefox' ? { extension_pages: "script-src 'self'; object-src 'self'" } : undefined,
+    // Firefox opens web+p2p: links with the extension's link page; Chromium ignores this key
+    // (the links content script covers it there).
+    protocol_handlers:
+      browser === 'firefox' ? [{ protocol: 'web+p2p', name: 'P2P Browser', uriTemplate: '/link.html?link=%s' }] : undefined,
     browser_specific_settings:
       browser === 'firefox'
         ? {

@@ -16,6 +16,10 @@ import {
 import type { EngineClient } from '@/lib/service/index.ts';
 import { SECOND } from '@/lib/util/time.ts';
 import type { Logger } from '@/lib/util/log.ts';
+import { IdbKeyValueStore } from '@/lib/kv/idb.ts';
+
+/** The engine's IndexedDB database (offscreen document on Chrome, background page on Firefox). */
+export const ENGINE_DB = 'p2pb-engine';
 
 const OFFSCREEN_PATH = '/offscreen.html';
 /** How long a new offscreen document may take to announce that its engine started. */
@@ -26,14 +30,18 @@ export interface EngineHost extends EngineClient {
   markReady(): void;
 }
 
-/** Firefox: the engine lives in this page. */
-export function inProcessEngineHost(signer: Signer, log: Logger): EngineHost {
-  const engine: Engine = createEngine({ host: 'background' })({ signer, log });
+/** Firefox: the engine lives in this page, keeping its state in this page's IndexedDB. */
+export function inProcessEngineHost(signer: Signer, log: Logger, onChange: () => void): EngineHost {
+  const engine: Engine = createEngine({ host: 'background' })({ signer, log, kv: new IdbKeyValueStore(ENGINE_DB), onChange });
   const started = engine.start();
   return {
     async status() {
       await started;
       return engine.status();
+    },
+    async call(method, params) {
+      await started;
+      return engine.handle(method, params) as never;
     },
     markReady() {},
   };
@@ -45,8 +53,9 @@ export function offscreenEngineHost(log: Logger): EngineHost {
   let readyWaiters: (() => void)[] = [];
   let nextId = 1;
 
-  async function send<M extends keyof EngineMethods>(method: M): Promise<EngineMethods[M]['result']> {
+  async function send<M extends keyof EngineMethods>(method: M, params?: EngineMethods[M]['params']): Promise<EngineMethods[M]['result']> {
     const message: TargetedRequest<typeof ENGINE_TARGET> = { target: ENGINE_TARGET, v: PROTOCOL_VERSION, id: `bg-${nextId++}`, method };
+    if (params !== undefined) message.params = params;
     const response = (await browser.runtime.sendMessage(message)) as TargetedResponse | undefined;
     if (!response) throw new RemoteError({ code: 'ENGINE_UNAVAILABLE', message: 'The engine did not answer' });
     if (!response.ok) throw new RemoteError(response.error);
@@ -105,6 +114,10 @@ export function offscreenEngineHost(log: Logger): EngineHost {
     async status(): Promise<EngineStatus> {
       await ensure();
       return send('engine.status');
+    },
+    async call(method, params) {
+      await ensure();
+      return send(method, params);
     },
     markReady() {
       const waiters = readyWaiters;

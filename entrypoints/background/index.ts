@@ -23,6 +23,9 @@ import { storageArea } from './storage.ts';
 
 type Sender = Browser.runtime.MessageSender;
 
+/** Longest web+p2p: link accepted from a page (invites are a few hundred bytes). */
+const MAX_LINK_LENGTH = 8192;
+
 export default defineBackground({
   type: 'module',
   main() {
@@ -38,7 +41,9 @@ export default defineBackground({
       },
       identities: async () => (await ready).handleEngineRequest('signer.identities', undefined) as never,
     };
-    const engine: EngineHost = import.meta.env.FIREFOX ? inProcessEngineHost(signer, log) : offscreenEngineHost(log);
+    const engine: EngineHost = import.meta.env.FIREFOX
+      ? inProcessEngineHost(signer, log, () => service?.engineChanged())
+      : offscreenEngineHost(log);
 
     // Prompt windows, and which prompt each shows (closing one is a refusal).
     const promptWindows = new Map<string, { windowId?: number; tabId?: number }>();
@@ -125,12 +130,31 @@ export default defineBackground({
         if ((message as { target?: unknown } | null)?.target !== 'p2pb-engine') log.warn('dropped unknown message', describe(message));
         return undefined;
       }
+      if (message.method === 'link.open') {
+        // From a content script, after a click the person made on a web+p2p: link.
+        const link = (message.params as { link?: unknown } | undefined)?.link;
+        if (!sender.tab || typeof link !== 'string' || !/^web\+p2p:/i.test(link) || link.length > MAX_LINK_LENGTH) {
+          log.warn('dropped a malformed link.open', describe(message));
+          return undefined;
+        }
+        void browser.tabs.create({
+          url: browser.runtime.getURL(`/link.html?link=${encodeURIComponent(link)}`),
+          index: sender.tab.index + 1,
+          ...(sender.tab.id !== undefined ? { openerTabId: sender.tab.id } : {}),
+        });
+        return undefined;
+      }
       if (sender.url !== browser.runtime.getURL('/offscreen.html')) {
         log.warn('dropped an engine request that did not come from the offscreen document', sender.url);
         return undefined;
       }
       if (message.method === 'engine.ready') {
         engine.markReady();
+        sendResponse({ ok: true, result: null });
+        return undefined;
+      }
+      if (message.method === 'engine.changed') {
+        service?.engineChanged();
         sendResponse({ ok: true, result: null });
         return undefined;
       }

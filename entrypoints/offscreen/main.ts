@@ -18,8 +18,13 @@ import {
 } from '@/lib/protocol/index.ts';
 import { fromBase64url, toBase64url } from '@/lib/util/bytes.ts';
 import { createLogger } from '@/lib/util/log.ts';
+import { IdbKeyValueStore } from '@/lib/kv/idb.ts';
 
 const log = createLogger('offscreen');
+/** The engine database; the same name the Firefox background uses. */
+const ENGINE_DB = 'p2pb-engine';
+const CHANGE_COALESCE = 100;
+let changeQueued = false;
 let nextId = 1;
 
 async function askBackground<M extends keyof BackgroundMethods>(method: M, params: BackgroundMethods[M]['params']): Promise<BackgroundMethods[M]['result']> {
@@ -39,7 +44,20 @@ const signer: Signer = {
   identities: () => askBackground('signer.identities', undefined),
 };
 
-const engine = createEngine({ host: 'offscreen' })({ signer, log });
+const engine = createEngine({ host: 'offscreen' })({
+  signer,
+  log,
+  kv: new IdbKeyValueStore(ENGINE_DB),
+  // Coalesced: a burst of connection events becomes one refresh of the popup.
+  onChange: () => {
+    if (changeQueued) return;
+    changeQueued = true;
+    setTimeout(() => {
+      changeQueued = false;
+      askBackground('engine.changed', undefined).catch((err: unknown) => log.debug('background not listening', err));
+    }, CHANGE_COALESCE);
+  },
+});
 
 browser.runtime.onMessage.addListener((message: unknown, sender, sendResponse: (r: TargetedResponse) => void) => {
   if (!isTargetedRequest(message, ENGINE_TARGET)) {

@@ -3,12 +3,13 @@
  * the vault; create, switch, rename and delete identities; see and revoke what each site may do;
  * back up and restore identities.
  */
-import type { GrantView, IdentityView, UiState } from '@/lib/protocol/index.ts';
+import type { GrantView, IdentityView, NetworkView, UiState } from '@/lib/protocol/index.ts';
+import { renderSVG } from 'uqr';
 import { reconnectingUi } from '@/ui/client.ts';
 import { errorText, h, render, shortKey } from '@/ui/dom.ts';
 import { field, form, setupForm, unlockForm } from '@/ui/forms.ts';
 
-type Tab = 'identities' | 'sites' | 'backup';
+type Tab = 'identities' | 'networks' | 'sites' | 'backup';
 
 const app = document.getElementById('app')!;
 const headerActions = document.getElementById('header-actions')!;
@@ -19,6 +20,8 @@ let state: UiState | null = null;
 let tab: Tab = 'identities';
 let renaming: string | null = null;
 let confirmingDelete: string | null = null;
+let confirmingLeave: string | null = null;
+let showingQr: string | null = null;
 
 const ui = reconnectingUi((next) => {
   state = next;
@@ -43,11 +46,12 @@ function draw(): void {
   const tabs = h(
     'nav',
     { class: 'tabs', role: 'tablist' },
-    ...(['identities', 'sites', 'backup'] as const).map((t) =>
+    ...(['identities', 'networks', 'sites', 'backup'] as const).map((t) =>
       h('button', { role: 'tab', 'aria-selected': String(tab === t), testid: `tab-${t}`, onclick: () => ((tab = t), draw()) }, t[0]!.toUpperCase() + t.slice(1)),
     ),
   );
-  const body = tab === 'identities' ? identitiesView(state) : tab === 'sites' ? sitesView(state) : backupView();
+  const body =
+    tab === 'identities' ? identitiesView(state) : tab === 'networks' ? networksView(state) : tab === 'sites' ? sitesView(state) : backupView();
   render(app, tabs, h('p', { class: 'error', role: 'alert', testid: 'page-error' }), body);
 }
 
@@ -122,6 +126,74 @@ function identityItem(identity: IdentityView, active: boolean): HTMLElement {
         h('button', { class: 'danger', testid: 'identity-delete', onclick: () => ((confirmingDelete = identity.id), (renaming = null), draw()) }, 'Delete'),
       ),
     );
+  }
+  item.append(error);
+  return item;
+}
+
+// ---- networks ---------------------------------------------------------------------------------
+
+function networksView(s: UiState): HTMLElement {
+  const link = h('input', { type: 'text', required: true, placeholder: 'web+p2p:invite/…', testid: 'paste-link', autocomplete: 'off' });
+  return h(
+    'section',
+    { class: 'stack' },
+    s.networks.length === 0
+      ? h('p', { class: 'empty', testid: 'networks-empty' }, 'You are in no network yet. Open an invite link, or paste one below.')
+      : h('ul', { class: 'list', testid: 'networks' }, ...s.networks.map((network) => networkItem(network, s.identities))),
+    h(
+      'div',
+      { class: 'card' },
+      form('paste', [field('Open a web+p2p: link', link)], 'Open', async () => {
+        const value = link.value.trim();
+        if (!/^web\+p2p:/i.test(value)) throw new Error('That is not a web+p2p: link.');
+        await browser.tabs.create({ url: browser.runtime.getURL(`/link.html?link=${encodeURIComponent(value)}`) });
+        link.value = '';
+      }),
+    ),
+  );
+}
+
+function networkItem(network: NetworkView, identities: IdentityView[]): HTMLElement {
+  const error = h('p', { class: 'error', role: 'alert' });
+  const identity = identities.find((i) => i.id === network.identity);
+  const status = network.status === 'online' ? `${network.peers} peer${network.peers === 1 ? '' : 's'}` : network.status === 'joining' ? 'joining…' : 'offline';
+  const item = h(
+    'li',
+    { class: 'item', testid: 'network', 'data-id': network.id },
+    h('div', { class: 'row' },
+      h('span', { class: 'name', testid: 'network-name' }, network.name),
+      h('span', { class: network.status === 'online' ? 'badge' : 'key', testid: 'network-status', 'data-status': network.status }, status),
+    ),
+    h('div', { class: 'key' }, `as ${identity?.displayName ?? shortKey(network.identity)}`, network.closed ? ' · closed' : ' · open'),
+  );
+  if (confirmingLeave === network.id) {
+    item.append(
+      h('div', { class: 'confirm' },
+        h('span', {}, `Leave “${network.name}”? Your identities and data stay; you can join again with the invite.`),
+        h('div', { class: 'buttons' },
+          h('button', { onclick: () => ((confirmingLeave = null), draw()) }, 'Stay'),
+          h('button', { class: 'danger solid', testid: 'network-leave-confirm', onclick: () => act(async () => {
+            await ui.request('network.leave', { id: network.id });
+            confirmingLeave = null;
+          }, error) }, 'Leave'),
+        ),
+      ),
+    );
+  } else {
+    item.append(
+      h('div', { class: 'actions' },
+        h('button', { testid: 'network-copy-invite', onclick: () => act(() => navigator.clipboard.writeText(network.invite), error) }, 'Copy invite'),
+        h('button', { testid: 'network-qr', 'aria-expanded': String(showingQr === network.id), onclick: () => ((showingQr = showingQr === network.id ? null : network.id), draw()) }, 'QR code'),
+        h('button', { class: 'danger', testid: 'network-leave', onclick: () => ((confirmingLeave = network.id), draw()) }, 'Leave'),
+      ),
+    );
+  }
+  if (showingQr === network.id) {
+    const qr = h('div', { class: 'qr', testid: 'network-qr-code', title: network.invite });
+    // uqr renders an SVG string from data we made ourselves (the invite link), not from a page.
+    qr.innerHTML = renderSVG(network.invite, { border: 2 });
+    item.append(qr);
   }
   item.append(error);
   return item;

@@ -64,9 +64,11 @@ export interface PageMethods {
   p2p_requestIdentity: { params: undefined; result: IdentityGrantResult };
   p2p_getIdentity: { params: undefined; result: IdentityGrantResult | null };
   p2p_sign: { params: SignParams; result: SignResult };
+  /** The networks the identity this site sees is in: names only. */
+  p2p_networks: { params: undefined; result: { name: string }[] };
 }
 export type PageMethod = keyof PageMethods;
-export const PAGE_METHODS: readonly PageMethod[] = ['p2p_requestIdentity', 'p2p_getIdentity', 'p2p_sign'];
+export const PAGE_METHODS: readonly PageMethod[] = ['p2p_requestIdentity', 'p2p_getIdentity', 'p2p_sign', 'p2p_networks'];
 
 /** Events a page may listen to with `window.p2p.on`. */
 export interface ProviderEvents {
@@ -162,8 +164,29 @@ export interface EngineStatus {
   protocolVersion: number;
 }
 
+/** A joined network as the popup shows it. */
+export interface NetworkView {
+  id: string;
+  name: string;
+  /** The identity this network knows the person as (public key text). */
+  identity: string;
+  closed: boolean;
+  /** 'joining' until the first bootstrap peer answers and the address record is published. */
+  status: 'joining' | 'online' | 'offline';
+  /** Peers connected right now. */
+  peers: number;
+  /** Always-on nodes the invite named. */
+  bootstrap: string[];
+  /** The invite link to share (carries the secret for a closed network). */
+  invite: string;
+  /** This device's PeerId in this network (each network has its own). */
+  peerId: string;
+  joinedAt: number;
+}
+
 export interface UiState {
   vault: VaultStatus;
+  networks: NetworkView[];
   identities: IdentityView[];
   activeIdentity: string | null;
   grants: GrantView[];
@@ -204,6 +227,24 @@ export interface UiMethods {
   'prompt.resolve': { params: { id: string; decision: PromptDecision }; result: null };
   'backup.export': { params: { passphrase: string }; result: { filename: string; text: string } };
   'backup.import': { params: { text: string; passphrase: string }; result: { added: string[]; skipped: string[] } };
+  /** Join from a web+p2p:invite link, appearing as `identity`. */
+  'network.join': { params: { link: string; identity: string }; result: NetworkView };
+  /** Create a network hosted by the always-on node at `host` (a multiaddr ending in /p2p/<id>). */
+  'network.create': { params: { name: string; host: string; identity: string; closed: boolean }; result: NetworkView };
+  /** Leave: stops the network's node and forgets its membership; identities and data stay. */
+  'network.leave': { params: { id: string }; result: null };
+  /** Find a person by public key in a network and connect to where they are served. */
+  'network.connect': { params: { id: string; publicKey: string }; result: ConnectView };
+}
+
+export interface ConnectView {
+  peerId: string;
+  /** False when the connection runs through a relay. */
+  direct: boolean;
+  /** The transport of the connection, e.g. '/webrtc' for browser to browser. */
+  remoteAddr: string;
+  /** ms from the lookup to an open connection. */
+  elapsed: number;
 }
 export type UiMethod = keyof UiMethods;
 
@@ -224,13 +265,25 @@ export interface EngineMethods {
   /** Readiness check: answers once the engine has started. */
   'engine.ping': { params: undefined; result: { ready: true } };
   'engine.status': { params: undefined; result: EngineStatus };
+  'net.list': { params: undefined; result: NetworkView[] };
+  'net.join': { params: { link: string; identity: string }; result: NetworkView };
+  'net.create': { params: { name: string; host: string; identity: string; closed: boolean }; result: NetworkView };
+  'net.leave': { params: { id: string }; result: null };
+  'net.connect': { params: { id: string; publicKey: string }; result: ConnectView };
 }
 export type EngineMethod = keyof EngineMethods;
 
-/** What the engine may ask of the background: only signatures, only in engine contexts. */
+/**
+ * What other contexts may ask of the background by runtime.sendMessage. The engine may ask for
+ * signatures (engine contexts only); a content script may only hand over a clicked link.
+ */
 export interface BackgroundMethods {
+  /** A `web+p2p:` link the person clicked in a page: the background opens the link page. */
+  'link.open': { params: { link: string }; result: null };
   /** The offscreen document announces that its engine has started. */
   'engine.ready': { params: undefined; result: null };
+  /** The engine's networks changed (status, peers): the background refreshes open popups. */
+  'engine.changed': { params: undefined; result: null };
   'signer.sign': { params: { identity: string; context: string; message: string }; result: { signature: string } };
   'signer.identities': { params: undefined; result: IdentityView[] };
 }

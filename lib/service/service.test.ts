@@ -46,7 +46,13 @@ async function setup() {
     vault: createVault({ local, session, kdfIterations: 1000 }),
     local,
     prompts: prompts.windows,
-    engine: { status: async () => ({ running: true, host: 'node', startedAt: 1, webrtc: false, protocolVersion: PROTOCOL_VERSION }) },
+    engine: {
+      status: async () => ({ running: true, host: 'node', startedAt: 1, webrtc: false, protocolVersion: PROTOCOL_VERSION }),
+      call: async (method: string) => {
+        if (method === 'net.list') return [];
+        throw new Error(`unexpected engine call ${method}`);
+      },
+    } as never,
   });
   await service.start();
   const connectUi = () => {

@@ -15,7 +15,9 @@ import {
   isPageMethod,
   servePort,
   type BackgroundMethods,
+  type EngineMethods,
   type EngineStatus,
+  type NetworkView,
   type GrantView,
   type IdentityGrantResult,
   type IdentityView,
@@ -36,6 +38,7 @@ import { PromptQueue, type PromptWindows } from './prompts.ts';
 /** What the background needs from wherever the engine runs (offscreen document or in-process). */
 export interface EngineClient {
   status(): Promise<EngineStatus>;
+  call<M extends keyof EngineMethods>(method: M, params: EngineMethods[M]['params']): Promise<EngineMethods[M]['result']>;
 }
 
 export interface ServiceInit {
@@ -66,6 +69,8 @@ export interface Service {
   connectUi(port: PortLike): void;
   /** A request from the engine (Chrome: offscreen document; Firefox: same page). */
   handleEngineRequest(method: string, params: unknown): Promise<unknown>;
+  /** The engine says something a UI shows changed (a network's status or peers). */
+  engineChanged(): void;
   readonly prompts: PromptQueue;
 }
 
@@ -100,13 +105,16 @@ export const createService =
       const status = vault.status();
       const unlocked = status === 'unlocked';
       let engineStatus: EngineStatus | null = null;
+      let networks: NetworkView[] = [];
       try {
         engineStatus = await engine.status();
+        networks = await engine.call('net.list', undefined);
       } catch (err) {
         log.warn('engine status unavailable', err);
       }
       return {
         vault: status,
+        networks: unlocked ? networks : [],
         identities: unlocked ? vault.listIdentities().map(identityView) : [],
         activeIdentity: unlocked ? activeIdentity : null,
         grants: unlocked ? grants.list() : [],
@@ -245,6 +253,14 @@ export const createService =
         }
         case 'p2p_sign':
           return sign(origin, params);
+        case 'p2p_networks': {
+          noParams(params);
+          const grant = grants.get(origin);
+          if (!grant) throw new ProviderError(ProviderErrorCode.UNAUTHORIZED, 'This site has no identity grant: call p2p_requestIdentity first');
+          // Names only, and only the networks the identity this site sees is in.
+          const networks = await engine.call('net.list', undefined);
+          return networks.filter((n) => n.identity === grant.identity).map((n) => ({ name: n.name }));
+        }
       }
     }
 
@@ -375,11 +391,30 @@ export const createService =
         }
         return result;
       },
+      'network.join': async (params) => {
+        const p = expectParams(params, ['link', 'identity']);
+        const identity = knownIdentity(p.identity);
+        return engine.call('net.join', { link: text(p.link, 'link'), identity });
+      },
+      'network.create': async (params) => {
+        const p = expectParams(params, ['name', 'host', 'identity', 'closed']);
+        const identity = knownIdentity(p.identity);
+        if (typeof p.closed !== 'boolean') throw new InvalidParamsError('closed must be a boolean');
+        return engine.call('net.create', { name: text(p.name, 'name'), host: text(p.host, 'host'), identity, closed: p.closed });
+      },
+      'network.leave': async (params) => {
+        const p = expectParams(params, ['id']);
+        return engine.call('net.leave', { id: text(p.id, 'id') });
+      },
+      'network.connect': async (params) => {
+        const p = expectParams(params, ['id', 'publicKey']);
+        return engine.call('net.connect', { id: text(p.id, 'id'), publicKey: text(p.publicKey, 'publicKey') });
+      },
     };
 
     // ---- engine ----------------------------------------------------------------------------
 
-    type EngineHandlers = { [M in Exclude<keyof BackgroundMethods, 'engine.ready'>]: (params: unknown) => Promise<BackgroundMethods[M]['result']> };
+    type EngineHandlers = { [M in Exclude<keyof BackgroundMethods, 'engine.ready' | 'engine.changed' | 'link.open'>]: (params: unknown) => Promise<BackgroundMethods[M]['result']> };
     const engineHandlers: EngineHandlers = {
       'signer.sign': async (params) => {
         const p = expectParams(params, ['identity', 'context', 'message']);
@@ -439,6 +474,10 @@ export const createService =
           // The prompt window was closed without an answer: a refusal.
           for (const id of viewed) prompts.dismissed(id);
         });
+      },
+
+      engineChanged() {
+        void broadcastState();
       },
 
       async handleEngineRequest(method, params) {

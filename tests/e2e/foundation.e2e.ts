@@ -6,19 +6,18 @@
 import { createPublicKey, verify } from 'node:crypto';
 import type { Page } from 'puppeteer-core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { click, clickClosing, clickSelector, createFirstIdentity, createIdentity, fill, openPopup, withPrompt } from './flows.ts';
 import {
   launchBrowser,
-  openExtensionPage,
   screenshot,
   startStaticServer,
   stopServiceWorker,
-  waitForExtensionPage,
   type BrowserHandle,
   type BrowserKind,
   type StaticServer,
 } from './harness.ts';
 
-const PASSPHRASE = 'correct horse battery';
+import { PASSPHRASE } from './flows.ts';
 const TEST_PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>p2p test page</title></head>
 <body><h1>A web page</h1><script>
   // Discover the provider the EIP-6963 way and record everything the page hears.
@@ -81,76 +80,6 @@ function verifyPageSignature(publicKey: string, context: string, origin: string,
   const signed = Buffer.concat([Buffer.from('P2PB-SIG-V1', 'ascii'), Buffer.from([0, context.length]), Buffer.from(context, 'ascii'), payload]);
   const spki = Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), rawKeyFromText(publicKey)]);
   return verify(null, signed, createPublicKey({ key: spki, format: 'der', type: 'spki' }), Buffer.from(signature, 'base64url'));
-}
-
-async function openPopup(handle: BrowserHandle): Promise<Page> {
-  const popup = await openExtensionPage(handle, 'popup.html?view=tab');
-  await popup.setViewport({ width: 420, height: 640 });
-  // Headless Chromium runs no animation frames in a tab that is not in front (the onboarding
-  // tab may be), and puppeteer's locators wait for frames.
-  await popup.bringToFront();
-  return popup;
-}
-
-async function fill(page: Page, testid: string, value: string): Promise<void> {
-  const selector = `[data-testid="${testid}"]`;
-  await page.waitForSelector(selector);
-  await page.$eval(selector, (el) => ((el as HTMLInputElement).value = ''));
-  await page.type(selector, value);
-}
-/**
- * Clicks through the DOM. Puppeteer's locator and mouse clicks need the tab in front and
- * animation frames, which headless browsers do not give a window that lost focus to another.
- */
-async function clickSelector(page: Page, selector: string): Promise<void> {
-  const el = await page.waitForSelector(selector);
-  await el!.evaluate((node) => (node as HTMLElement).click());
-}
-const click = (page: Page, testid: string) => clickSelector(page, `[data-testid="${testid}"]`);
-
-/** A click that closes its own window (prompt answers): clicked after evaluate has returned. */
-async function clickClosing(page: Page, testid: string): Promise<void> {
-  const el = await page.waitForSelector(`[data-testid="${testid}"]`);
-  await el!.evaluate((node) => void setTimeout(() => (node as HTMLElement).click(), 0));
-}
-
-async function createFirstIdentity(popup: Page, name: string): Promise<string> {
-  await fill(popup, 'setup-name', name);
-  await fill(popup, 'setup-passphrase', PASSPHRASE);
-  await fill(popup, 'setup-confirm', PASSPHRASE);
-  await click(popup, 'setup-submit');
-  const item = await popup.waitForSelector(`[data-testid="identity"]`);
-  return item!.evaluate((el) => (el as HTMLElement).dataset.id!);
-}
-
-async function createIdentity(popup: Page, name: string): Promise<string> {
-  const before = await popup.$$eval('[data-testid="identity"]', (els) => els.length);
-  await fill(popup, 'new-identity-name', name);
-  await click(popup, 'new-identity-submit');
-  await popup.waitForFunction((n) => document.querySelectorAll('[data-testid="identity"]').length === n, {}, before + 1);
-  return popup.$$eval('[data-testid="identity"]', (els, n) => (els.find((e) => e.querySelector('[data-testid="identity-name"]')!.textContent === n) as HTMLElement).dataset.id!, name);
-}
-
-/**
- * Starts waiting for the prompt window, runs `trigger` (the page's request), checks what the
- * prompt asks, and answers it.
- */
-async function withPrompt(
-  handle: BrowserHandle,
-  trigger: () => Promise<void>,
-  expected: { kind: string; origin: string },
-  answer: (prompt: Page) => Promise<void>,
-  shot?: string,
-): Promise<void> {
-  const opened = waitForExtensionPage(handle, 'prompt.html', { newOnly: true });
-  await trigger();
-  const prompt = await opened;
-  await prompt.bringToFront();
-  const card = await prompt.waitForSelector('[data-testid="prompt"]');
-  expect(await card!.evaluate((el) => (el as HTMLElement).dataset.kind)).toBe(expected.kind);
-  expect(await prompt.$eval('[data-testid="prompt-origin"]', (el) => el.textContent)).toBe(expected.origin);
-  if (shot) await screenshot(prompt, shot);
-  await answer(prompt);
 }
 
 const browsers: BrowserKind[] = ['chromium', 'firefox'];

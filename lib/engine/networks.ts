@@ -1,0 +1,283 @@
+/**
+ * The networks this device is in: one lib/net node each, with its own persisted PeerId, the
+ * identity the person chose for it, and that identity's signed address record published and
+ * renewed through the vault (the engine never holds an identity key).
+ */
+import { decodePublicKey } from '../identity/index.ts';
+import type { KeyValueStore } from '../kv/index.ts';
+import { decodeInvite, encodeInvite, type EngineSettings, type NetworkInvite } from '../net/invite.ts';
+import { createNetworkNode, createPeerKey, peerIdOfKey, type NetworkNode, type NetworkNodeConfig } from '../net/node.ts';
+import { createAddressRecord, type AddressRecord, type RecordSigner } from '../records/index.ts';
+import type { ConnectView, NetworkView } from '../protocol/index.ts';
+import { fromBase64url, toBase64url } from '../util/bytes.ts';
+import { P2pbError } from '../util/errors.ts';
+import type { Logger } from '../util/log.ts';
+import { DAY, SECOND } from '../util/time.ts';
+import type { Signer } from './index.ts';
+
+export const NETWORKS_KEY = 'networks';
+export const NETWORKS_VERSION = 1;
+/** How long a published address record is valid; renewed well before (lib/net). */
+export const ADDRESS_RECORD_TTL = 1 * DAY;
+/** How long a joining device waits for a relay address before publishing what it has. */
+export const RELAY_ADDRESS_WAIT = 10 * SECOND;
+
+interface StoredNetwork {
+  id: string;
+  name: string;
+  bootstrap: string[];
+  settings: EngineSettings;
+  secret?: string;
+  identity: string;
+  peerKey: string;
+  joinedAt: number;
+  sequence: number;
+}
+
+interface StoredNetworks {
+  version: typeof NETWORKS_VERSION;
+  networks: StoredNetwork[];
+}
+
+export class UnknownNetworkError extends P2pbError {
+  constructor(id: string) {
+    super('UNKNOWN_NETWORK', `Not a member of network ${id.slice(0, 64)}`);
+  }
+}
+
+export class UnsupportedNetworksVersionError extends P2pbError {
+  constructor(version: unknown) {
+    super('UNSUPPORTED_STORED_VERSION', `Stored networks have version ${String(version)}, newer than this code knows`);
+  }
+}
+
+export interface NetworkManagerInit {
+  /** Overrides for every node (tests in Node: transports, rtcConfiguration…). */
+  node?: Partial<Omit<NetworkNodeConfig, 'network' | 'peerKey'>>;
+}
+
+export interface NetworkManagerComponents {
+  kv: KeyValueStore;
+  signer: Signer;
+  log: Logger;
+  now: () => number;
+}
+
+interface Member {
+  stored: StoredNetwork;
+  node?: NetworkNode;
+  status: NetworkView['status'];
+}
+
+/** Loopback and private addresses: a network whose bootstrap node is local (npm start, a LAN). */
+function isLocalAddress(address: string): boolean {
+  const host = address.split('/')[2] ?? '';
+  return /^(127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|198\.51\.100\.|::1$|localhost$)/.test(host);
+}
+
+export class NetworkManager {
+  readonly #init: NetworkManagerInit;
+  readonly #c: NetworkManagerComponents;
+  readonly #members = new Map<string, Member>();
+  #onChange: () => void = () => {};
+
+  constructor(init: NetworkManagerInit, components: NetworkManagerComponents) {
+    this.#init = init;
+    this.#c = components;
+  }
+
+  /** Called after any change a UI would show (status, peers). */
+  onChange(listener: () => void): void {
+    this.#onChange = listener;
+  }
+
+  async start(): Promise<void> {
+    const stored = await this.#c.kv.get<StoredNetworks>(NETWORKS_KEY);
+    if (stored && stored.version > NETWORKS_VERSION) throw new UnsupportedNetworksVersionError(stored.version);
+    for (const network of stored?.networks ?? []) this.#members.set(network.id, { stored: network, status: 'joining' });
+    await Promise.all([...this.#members.values()].map((member) => this.#run(member)));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.#members.values()].map((member) => member.node?.stop()));
+  }
+
+  list(): NetworkView[] {
+    return [...this.#members.values()].map((member) => this.#view(member)).sort((a, b) => a.joinedAt - b.joinedAt);
+  }
+
+  node(id: string): NetworkNode | undefined {
+    return this.#members.get(id)?.node;
+  }
+
+  async join(link: string, identity: string): Promise<NetworkView> {
+    const invite = decodeInvite(link);
+    decodePublicKey(identity);
+    const existing = this.#members.get(invite.networkId);
+    if (existing) return this.#view(existing);
+    const stored: StoredNetwork = {
+      id: invite.networkId,
+      name: invite.name,
+      bootstrap: [...invite.bootstrap],
+      settings: { ...invite.settings },
+      ...(invite.secret ? { secret: toBase64url(invite.secret) } : {}),
+      identity,
+      peerKey: toBase64url(await createPeerKey()),
+      joinedAt: this.#c.now(),
+      sequence: 0,
+    };
+    const member: Member = { stored, status: 'joining' };
+    this.#members.set(stored.id, member);
+    try {
+      await this.#save();
+    } catch (err) {
+      this.#members.delete(stored.id);
+      throw err;
+    }
+    await this.#run(member);
+    return this.#view(member);
+  }
+
+  /**
+   * Resolves `publicKey` in network `id` and connects to where it is served, browser to browser
+   * over WebRTC when the record offers it (signalled through the relay), else directly, else
+   * through the relay.
+   */
+  async connect(id: string, publicKey: string, options: { signal?: AbortSignal } = {}): Promise<ConnectView> {
+    const member = this.#members.get(id);
+    if (!member?.node) throw new UnknownNetworkError(id);
+    const started = this.#c.now();
+    const result = await member.node.connect(publicKey, options);
+    const remoteAddr = result.connection.remoteAddr.toString();
+    return {
+      peerId: result.peerId.toString(),
+      direct: result.connection.limits === undefined && (!remoteAddr.includes('/p2p-circuit') || remoteAddr.includes('/webrtc')),
+      remoteAddr,
+      elapsed: this.#c.now() - started,
+    };
+  }
+
+  /** Leaves: the node stops and the membership is forgotten; identities and data are untouched. */
+  async leave(id: string): Promise<void> {
+    const member = this.#members.get(id);
+    if (!member) throw new UnknownNetworkError(id);
+    this.#members.delete(id);
+    await this.#save();
+    await member.node?.stop();
+    this.#onChange();
+  }
+
+  async #save(): Promise<void> {
+    const value: StoredNetworks = { version: NETWORKS_VERSION, networks: [...this.#members.values()].map((m) => m.stored) };
+    await this.#c.kv.set(NETWORKS_KEY, value);
+  }
+
+  #invite(stored: StoredNetwork): NetworkInvite {
+    return decodeInvite(this.#inviteLink(stored));
+  }
+
+  #inviteLink(stored: StoredNetwork): string {
+    return encodeInvite({
+      networkId: stored.id,
+      name: stored.name,
+      bootstrap: stored.bootstrap,
+      settings: stored.settings,
+      ...(stored.secret ? { secret: fromBase64url(stored.secret) } : {}),
+    });
+  }
+
+  #view(member: Member): NetworkView {
+    const { stored } = member;
+    return {
+      id: stored.id,
+      name: stored.name,
+      identity: stored.identity,
+      closed: stored.secret !== undefined,
+      status: member.status,
+      peers: member.node?.running ? member.node.libp2p.getConnections().length : 0,
+      bootstrap: stored.bootstrap,
+      invite: this.#inviteLink(stored),
+      peerId: peerIdOfKey(fromBase64url(stored.peerKey)),
+      joinedAt: stored.joinedAt,
+    };
+  }
+
+  /** Starts the member's node, reaches a bootstrap peer, and publishes its address record. */
+  async #run(member: Member): Promise<void> {
+    const { stored } = member;
+    const invite = this.#invite(stored);
+    try {
+      const node = await createNetworkNode({
+        network: { id: invite.networkId, name: invite.name, bootstrap: invite.bootstrap, settings: invite.settings, ...(invite.secret ? { secret: invite.secret } : {}) },
+        peerKey: fromBase64url(stored.peerKey),
+        role: 'device',
+        allowLocalAddresses: invite.bootstrap.some(isLocalAddress),
+        bootstrapOnStart: false,
+        log: this.#c.log,
+        ...this.#init.node,
+      });
+      member.node = node;
+      const changed = () => this.#onChange();
+      node.libp2p.addEventListener('connection:open', changed);
+      node.libp2p.addEventListener('connection:close', changed);
+      const reached = await node.bootstrap();
+      member.status = reached > 0 ? 'online' : 'offline';
+      this.#onChange();
+      if (reached > 0) await this.#publish(member);
+    } catch (err) {
+      member.status = 'offline';
+      this.#c.log.warn(`network ${stored.id} could not start`, err);
+      this.#onChange();
+    }
+  }
+
+  /** Signs (through the vault) and publishes where this identity is served in this network. */
+  async #publish(member: Member): Promise<AddressRecord> {
+    const node = member.node!;
+    await this.#relayAddress(node);
+    const record = await this.#signRecord(member);
+    const { record: published } = await node.publish(record, { renew: () => this.#signRecord(member) });
+    this.#onChange();
+    return published;
+  }
+
+  async #signRecord(member: Member): Promise<Uint8Array> {
+    const { stored } = member;
+    const node = member.node!;
+    // Sequence: strictly increasing, and at least the clock, so a second device of the same
+    // person (which does not know this one's counter) still supersedes older records.
+    stored.sequence = Math.max(stored.sequence + 1, this.#c.now());
+    await this.#save();
+    const identity = stored.identity;
+    const signer: RecordSigner = {
+      publicKey: decodePublicKey(identity),
+      sign: (context, message) => this.#c.signer.sign(identity, context, message),
+    };
+    return createAddressRecord({
+      signer,
+      networkId: stored.id,
+      servedBy: [{ kind: 'device', peerId: node.peerId.toString(), multiaddrs: node.getMultiaddrs().map(String) }],
+      sequence: stored.sequence,
+      expiresAt: this.#c.now() + ADDRESS_RECORD_TTL,
+    });
+  }
+
+  /** A device is reachable through a relay reservation: wait for that address (bounded). */
+  async #relayAddress(node: NetworkNode): Promise<void> {
+    const hasRelay = () => node.getMultiaddrs().some((ma) => ma.toString().includes('/p2p-circuit'));
+    if (hasRelay()) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        node.libp2p.removeEventListener('self:peer:update', check);
+        resolve();
+      };
+      const check = () => hasRelay() && done();
+      const timer = setTimeout(() => {
+        this.#c.log.warn('no relay address yet; publishing the addresses there are');
+        done();
+      }, RELAY_ADDRESS_WAIT);
+      node.libp2p.addEventListener('self:peer:update', check);
+    });
+  }
+}
