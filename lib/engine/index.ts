@@ -91,6 +91,7 @@ export const createEngine =
         throw new ProviderError(ProviderErrorCode.UNSUPPORTED_METHOD, 'Creating networks from the browser is not available yet');
       },
       'net.connect': async (params) => networks.connect(param(params, 'id', 'string'), param(params, 'publicKey', 'string')),
+      'net.peers': async (params) => networks.peers(param(params, 'id', 'string')),
       'net.leave': async (params) => {
         await networks.leave(param(params, 'id', 'string'));
         return null;

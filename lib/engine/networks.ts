@@ -157,6 +157,13 @@ export class NetworkManager {
     };
   }
 
+  /** Every PeerId this device's node in network `id` has in its peer store. */
+  async peers(id: string): Promise<string[]> {
+    const node = this.#members.get(id)?.node;
+    if (!node) throw new UnknownNetworkError(id);
+    return (await node.libp2p.peerStore.all()).map((peer) => peer.id.toString());
+  }
+
   /** Leaves: the node stops and the membership is forgotten; identities and data are untouched. */
   async leave(id: string): Promise<void> {
     const member = this.#members.get(id);

@@ -47,6 +47,7 @@ import {
   DHT_MAX_INBOUND_STREAMS,
   INBOUND_CONNECTION_THRESHOLD,
   MAX_DHT_INBOUND_STREAM_BYTES,
+  PING_MAX_STREAMS,
   PUBLISH_TIMEOUT,
   RELAY_CONNECTION_DATA_LIMIT,
   RELAY_CONNECTION_DURATION_LIMIT,
@@ -236,8 +237,13 @@ function isRelayedAddress(ma: Multiaddr): boolean {
   return Circuit.matches(ma) || ma.toString().includes('/p2p-circuit');
 }
 
+/** Browser-to-browser WebRTC: signalled through a relay, but the data flows directly. */
+function isWebRTCAddress(ma: Multiaddr): boolean {
+  return ma.toString().includes('/webrtc/') || ma.toString().endsWith('/webrtc');
+}
+
 function isDirect(connection: Connection): boolean {
-  return connection.limits === undefined && !isRelayedAddress(connection.remoteAddr);
+  return connection.limits === undefined && (!isRelayedAddress(connection.remoteAddr) || isWebRTCAddress(connection.remoteAddr));
 }
 
 function withPeerId(address: string, peerId: string): Multiaddr {
@@ -560,7 +566,14 @@ export class NetworkNode extends EventTarget {
         return { connection: await this.#member(existing, options), peerId, direct: true, record };
       }
       const addresses = entry.multiaddrs.map((address) => withPeerId(address, entry.peerId));
-      const groups = [addresses.filter((a) => !isRelayedAddress(a)), addresses.filter(isRelayedAddress)];
+      // Direct addresses first, then WebRTC through a relay (a direct browser-to-browser
+      // connection once signalled), and only then the relay itself. Dialled one group at a time:
+      // libp2p would otherwise take whichever address answers first, often the relay.
+      const groups = [
+        addresses.filter((a) => !isRelayedAddress(a)),
+        addresses.filter((a) => isRelayedAddress(a) && isWebRTCAddress(a)),
+        addresses.filter((a) => isRelayedAddress(a) && !isWebRTCAddress(a)),
+      ];
       for (const group of groups) {
         if (group.length === 0) continue;
         try {
@@ -724,7 +737,10 @@ export async function createNetworkNode(
   const relayServer = config.relayServer ?? role === 'always-on';
   const services: Record<string, (components: never) => unknown> = {
     identify: gated(membership, identify()),
-    ping: gated(membership, ping()),
+    // libp2p's connection monitor and kad-dht both ping over the same connection; with the
+    // default of one outbound ping stream per connection the second one fails, and the monitor
+    // then aborts the connection.
+    ping: gated(membership, ping({ maxInboundStreams: PING_MAX_STREAMS, maxOutboundStreams: PING_MAX_STREAMS })),
     dht: dhtFactory,
   };
   if (membership !== undefined) services.membership = membership.service();

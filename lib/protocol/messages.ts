@@ -233,6 +233,8 @@ export interface UiMethods {
   'network.create': { params: { name: string; host: string; identity: string; closed: boolean }; result: NetworkView };
   /** Leave: stops the network's node and forgets its membership; identities and data stay. */
   'network.leave': { params: { id: string }; result: null };
+  /** PeerIds this device's node in network `id` knows (its peer store): what the network can see. */
+  'network.peers': { params: { id: string }; result: string[] };
   /** Find a person by public key in a network and connect to where they are served. */
   'network.connect': { params: { id: string; publicKey: string }; result: ConnectView };
 }
@@ -270,6 +272,7 @@ export interface EngineMethods {
   'net.create': { params: { name: string; host: string; identity: string; closed: boolean }; result: NetworkView };
   'net.leave': { params: { id: string }; result: null };
   'net.connect': { params: { id: string; publicKey: string }; result: ConnectView };
+  'net.peers': { params: { id: string }; result: string[] };
 }
 export type EngineMethod = keyof EngineMethods;
 

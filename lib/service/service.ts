@@ -406,6 +406,10 @@ export const createService =
         const p = expectParams(params, ['id']);
         return engine.call('net.leave', { id: text(p.id, 'id') });
       },
+      'network.peers': async (params) => {
+        const p = expectParams(params, ['id']);
+        return engine.call('net.peers', { id: text(p.id, 'id') });
+      },
       'network.connect': async (params) => {
         const p = expectParams(params, ['id', 'publicKey']);
         return engine.call('net.connect', { id: text(p.id, 'id'), publicKey: text(p.publicKey, 'publicKey') });

@@ -88,6 +88,21 @@ describe('networks', () => {
     expect(connected.remoteAddr).toContain('/webrtc');
     console.log(`${kindA} ↔ ${kindB}: resolve + direct WebRTC connection in ${connected.elapsed} ms`);
 
+    // B is also in a second network, which A is not in and can see nothing of: another PeerId
+    // for B there, and no trace of it in A's network.
+    const second = await alwaysOnNode('Work');
+    cleanup.push(() => second.node.stop());
+    const workB = await uiRequest(popupB, 'network.join', { link: second.invite, identity: bob });
+    expect(workB.status).toBe('online');
+    expect(workB.peerId).not.toBe(networkB.peerId);
+    const networksA = (await uiRequest(popupA, 'state.get')).networks;
+    expect(networksA.map((n: { name: string }) => n.name)).toEqual(['Friends']);
+    const seenByA = await uiRequest(popupA, 'network.peers', { id: networksA[0].id });
+    expect(seenByA).toContain(networkB.peerId);
+    expect(seenByA).not.toContain(workB.peerId);
+    expect(seenByA).not.toContain(second.node.peerId.toString());
+    await expect(uiRequest(popupA, 'network.connect', { id: networksA[0].id, publicKey: bob })).resolves.toMatchObject({ peerId: networkB.peerId });
+
     await popupB.bringToFront();
     await click(popupB, 'tab-networks');
     await popupB.waitForSelector('[data-testid="network"]');
