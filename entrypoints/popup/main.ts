@@ -141,6 +141,7 @@ function networksView(s: UiState): HTMLElement {
     s.networks.length === 0
       ? h('p', { class: 'empty', testid: 'networks-empty' }, 'You are in no network yet. Open an invite link, or paste one below.')
       : h('ul', { class: 'list', testid: 'networks' }, ...s.networks.map((network) => networkItem(network, s.identities))),
+    createNetworkCard(s),
     h(
       'div',
       { class: 'card' },
@@ -151,6 +152,32 @@ function networksView(s: UiState): HTMLElement {
         link.value = '';
       }),
     ),
+  );
+}
+
+/** The always-on node last used to create a network, offered again next time. */
+const LAST_HOST_KEY = 'p2pb.lastHost';
+
+function createNetworkCard(s: UiState): HTMLElement {
+  const name = h('input', { type: 'text', required: true, maxlength: 64, placeholder: 'e.g. Book club', testid: 'network-name-input', autocomplete: 'off' });
+  const host = h('input', { type: 'text', required: true, placeholder: '/ip4/…/tcp/…/ws/p2p/12D3Koo…', testid: 'network-host', autocomplete: 'off', value: localStorage.getItem(LAST_HOST_KEY) ?? '' });
+  const closed = h('input', { type: 'checkbox', testid: 'network-closed', checked: true });
+  const identity = s.identities.find((i) => i.id === s.activeIdentity) ?? s.identities[0];
+  return h(
+    'div',
+    { class: 'card' },
+    h('h2', {}, 'Create a network'),
+    h('p', { class: 'muted' }, `You join it as ${identity?.displayName ?? 'your default identity'}. An always-on node hosts it: yours, or a community node that accepts new networks.`),
+    form('network-create', [
+      field('Name', name),
+      field('Always-on node (its front-door address)', host),
+      h('label', { class: 'check' }, closed, 'Closed: only people with the invite can join'),
+    ], 'Create network', async () => {
+      if (!identity) throw new Error('Create an identity first.');
+      await ui.request('network.create', { name: name.value.trim(), host: host.value.trim(), identity: identity.id, closed: closed.checked });
+      localStorage.setItem(LAST_HOST_KEY, host.value.trim());
+      name.value = '';
+    }),
   );
 }
 

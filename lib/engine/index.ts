@@ -87,9 +87,13 @@ export const createEngine =
       'engine.status': async () => status(),
       'net.list': async () => networks.list(),
       'net.join': async (params) => networks.join(param(params, 'link', 'string'), param(params, 'identity', 'string')),
-      'net.create': async () => {
-        throw new ProviderError(ProviderErrorCode.UNSUPPORTED_METHOD, 'Creating networks from the browser is not available yet');
-      },
+      'net.create': async (params) =>
+        networks.create({
+          name: param(params, 'name', 'string'),
+          host: param(params, 'host', 'string'),
+          identity: param(params, 'identity', 'string'),
+          closed: param(params, 'closed', 'boolean'),
+        }),
       'net.connect': async (params) => networks.connect(param(params, 'id', 'string'), param(params, 'publicKey', 'string')),
       'net.peers': async (params) => networks.peers(param(params, 'id', 'string')),
       'net.leave': async (params) => {

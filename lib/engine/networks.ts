@@ -14,6 +14,8 @@ import { P2pbError } from '../util/errors.ts';
 import type { Logger } from '../util/log.ts';
 import { DAY, SECOND } from '../util/time.ts';
 import type { Signer } from './index.ts';
+import { askToHost } from './lobby.ts';
+import { createNetworkId, createNetworkSecret } from '../net/network-id.ts';
 
 export const NETWORKS_KEY = 'networks';
 export const NETWORKS_VERSION = 1;
@@ -136,6 +138,23 @@ export class NetworkManager {
     }
     await this.#run(member);
     return this.#view(member);
+  }
+
+  /**
+   * Creates a network hosted by the always-on node whose front door is `host` (open community
+   * nodes accept; others refuse with a named error), then joins it as `identity`.
+   */
+  async create(input: { name: string; host: string; identity: string; closed: boolean }, options: { signal?: AbortSignal } = {}): Promise<NetworkView> {
+    decodePublicKey(input.identity);
+    const networkId = createNetworkId();
+    const secret = input.closed ? createNetworkSecret() : undefined;
+    const hosted = await askToHost(
+      input.host,
+      { networkId, name: input.name, ...(secret ? { secret } : {}) },
+      { allowLocalAddresses: isLocalAddress(input.host), ...options },
+    );
+    const link = encodeInvite({ networkId, name: input.name, bootstrap: hosted.bootstrap, ...(secret ? { secret } : {}) });
+    return this.join(link, input.identity);
   }
 
   /**

@@ -5,24 +5,41 @@
  */
 import type { Page } from 'puppeteer-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeInvite } from '../../lib/net/invite.ts';
-import { createNetworkId } from '../../lib/net/network-id.ts';
-import { createNetworkNode, createPeerKey, type NetworkNode } from '../../lib/net/node.ts';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { click, createFirstIdentity, fill, openPopup, uiRequest } from './flows.ts';
-import { launchBrowser, screenshot, startStaticServer, waitForExtensionPage, type BrowserHandle, type BrowserKind, type StaticServer } from './harness.ts';
+import { REPO_ROOT, launchBrowser, screenshot, startStaticServer, waitForExtensionPage, type BrowserHandle, type BrowserKind, type StaticServer } from './harness.ts';
 
-/** An always-on node serving one network over WebSockets, as p2pb-node does. */
-async function alwaysOnNode(name: string): Promise<{ node: NetworkNode; invite: string }> {
-  const networkId = createNetworkId();
-  const node = await createNetworkNode({
-    network: { id: networkId, name },
-    peerKey: await createPeerKey(),
-    role: 'always-on',
-    listen: ['/ip4/127.0.0.1/tcp/0/ws'],
-    allowLocalAddresses: true,
-    transports: { webRTC: false, webRTCDirect: false, webTransport: false },
+/** The always-on node, started through its CLI (`p2pb-node run`), as an operator would. */
+async function startNodeCli(): Promise<{ frontDoor: string; stop: () => Promise<void> }> {
+  const data = await mkdtemp(path.join(tmpdir(), 'p2pb-e2e-node-'));
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/p2pb-node.ts'), 'run', '--data', data, '--host', '127.0.0.1', '--open', '--private-addresses', '--json'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  return { node, invite: encodeInvite({ networkId, name, bootstrap: node.getMultiaddrs().map(String) }) };
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const ready = await new Promise<{ frontDoor: string[] }>((resolve, reject) => {
+    let buffer = '';
+    child.stdout.on('data', (chunk) => {
+      buffer += chunk;
+      for (const line of buffer.split('\n').slice(0, -1)) if (line.includes('"event":"ready"')) resolve(JSON.parse(line));
+      buffer = buffer.slice(buffer.lastIndexOf('\n') + 1);
+    });
+    void exited.then((code) => reject(new Error(`p2pb-node exited (${code}) before it was ready:\n${stderr}`)));
+  });
+  const frontDoor = ready.frontDoor.find((a) => a.includes('/ws/'));
+  if (!frontDoor) throw new Error(`no WebSocket front door in ${ready.frontDoor.join(', ')}`);
+  return {
+    frontDoor,
+    async stop() {
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      await rm(data, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Waits (on the page's own state events, no polling) until the link page says we are online. */
@@ -48,26 +65,32 @@ describe('networks', () => {
   });
 
   const pairs: [BrowserKind, BrowserKind][] = [['chromium', 'firefox'], ['chromium', 'chromium']];
-  it.each(pairs)('%s A and %s B join from an invite, and B reaches A directly over WebRTC', async (kindA, kindB) => {
-    const { node, invite } = await alwaysOnNode('Friends');
+  it.each(pairs)('%s A creates a closed network on the always-on node, %s B joins by clicking its invite, and B reaches A directly over WebRTC', async (kindA, kindB) => {
+    const node = await startNodeCli();
     cleanup.push(() => node.stop());
-    const server: StaticServer = await startStaticServer({
-      '/index.html': `<!doctype html><meta charset="utf-8"><title>invite</title><p>Join us: <a id="invite" href="${invite}">Friends</a></p>`,
-    });
-    cleanup.push(() => server.close());
 
-    // A pastes the invite in the popup; the link page asks which identity to appear as.
+    // A creates the network in the popup, on the node's front door, and copies the invite.
     const a = await launchBrowser(kindA);
     cleanup.push(() => a.close());
     const popupA = await openPopup(a);
     const alice = await createFirstIdentity(popupA, 'Alice');
     await click(popupA, 'tab-networks');
-    const linkA = waitForExtensionPage(a, 'link.html', { newOnly: true });
-    await fill(popupA, 'paste-link', invite);
-    await click(popupA, 'paste-submit');
-    await joinFromLinkPage(a, await linkA, alice);
+    await fill(popupA, 'network-name-input', 'Friends');
+    await fill(popupA, 'network-host', node.frontDoor);
+    await click(popupA, 'network-create-submit');
+    await popupA.waitForSelector('[data-testid="network"] [data-testid="network-status"][data-status="online"]');
+    await click(popupA, 'network-qr');
+    await popupA.waitForSelector('[data-testid="network-qr-code"] svg');
+    await screenshot(popupA, 'popup-7-networks');
+    const [friends] = (await uiRequest(popupA, 'state.get')).networks;
+    expect(friends).toMatchObject({ name: 'Friends', identity: alice, closed: true, status: 'online' });
+    const invite: string = friends.invite;
 
-    // B clicks the link in a web page.
+    // B sees the invite link in a web page and clicks it; the link page asks who to join as.
+    const server: StaticServer = await startStaticServer({
+      '/index.html': `<!doctype html><meta charset="utf-8"><title>invite</title><p>Join us: <a id="invite" href="${invite}">Friends</a></p>`,
+    });
+    cleanup.push(() => server.close());
     const b = await launchBrowser(kindB, { dumpio: !!process.env.P2PB_DUMPIO });
     cleanup.push(() => b.close());
     const popupB = await openPopup(b);
@@ -76,36 +99,27 @@ describe('networks', () => {
     await page.goto(server.url('/'), { waitUntil: 'load' });
     await page.bringToFront();
     const linkB = waitForExtensionPage(b, 'link.html', { newOnly: true });
+    const clicked = Date.now();
     await page.click('#invite');
     await joinFromLinkPage(b, await linkB, bob);
+    const [friendsB] = (await uiRequest(popupB, 'state.get')).networks;
+    expect(friendsB).toMatchObject({ id: friends.id, name: 'Friends', identity: bob, status: 'online' });
 
-    const [networkB] = await uiRequest(popupB, 'network.join', { link: invite, identity: bob }).then(() => uiRequest(popupB, 'state.get')).then((s) => s.networks);
-    expect(networkB).toMatchObject({ name: 'Friends', identity: bob, status: 'online' });
-
-    // B finds A by public key and connects browser to browser.
-    const connected = await uiRequest(popupB, 'network.connect', { id: networkB.id, publicKey: alice });
+    // B finds A by public key and connects browser to browser, not through the relay.
+    const connected = await uiRequest(popupB, 'network.connect', { id: friendsB.id, publicKey: alice });
     expect(connected.direct).toBe(true);
     expect(connected.remoteAddr).toContain('/webrtc');
-    console.log(`${kindA} ↔ ${kindB}: resolve + direct WebRTC connection in ${connected.elapsed} ms`);
+    console.log(`${kindA} → ${kindB}: invite click to direct WebRTC ${Date.now() - clicked} ms (resolve + connect ${connected.elapsed} ms)`);
 
     // B is also in a second network, which A is not in and can see nothing of: another PeerId
     // for B there, and no trace of it in A's network.
-    const second = await alwaysOnNode('Work');
-    cleanup.push(() => second.node.stop());
-    const workB = await uiRequest(popupB, 'network.join', { link: second.invite, identity: bob });
-    expect(workB.status).toBe('online');
-    expect(workB.peerId).not.toBe(networkB.peerId);
-    const networksA = (await uiRequest(popupA, 'state.get')).networks;
-    expect(networksA.map((n: { name: string }) => n.name)).toEqual(['Friends']);
-    const seenByA = await uiRequest(popupA, 'network.peers', { id: networksA[0].id });
-    expect(seenByA).toContain(networkB.peerId);
-    expect(seenByA).not.toContain(workB.peerId);
-    expect(seenByA).not.toContain(second.node.peerId.toString());
-    await expect(uiRequest(popupA, 'network.connect', { id: networksA[0].id, publicKey: bob })).resolves.toMatchObject({ peerId: networkB.peerId });
-
-    await popupB.bringToFront();
-    await click(popupB, 'tab-networks');
-    await popupB.waitForSelector('[data-testid="network"]');
-    await screenshot(popupB, 'popup-7-networks');
+    const work = await uiRequest(popupB, 'network.create', { name: 'Work', host: node.frontDoor, identity: bob, closed: true });
+    expect(work.status).toBe('online');
+    expect(work.peerId).not.toBe(friendsB.peerId);
+    expect((await uiRequest(popupA, 'state.get')).networks.map((n: { name: string }) => n.name)).toEqual(['Friends']);
+    const seenByA: string[] = await uiRequest(popupA, 'network.peers', { id: friends.id });
+    expect(seenByA).toContain(friendsB.peerId);
+    expect(seenByA).not.toContain(work.peerId);
+    for (const bootstrap of work.bootstrap) expect(seenByA).not.toContain(bootstrap.split('/p2p/')[1]);
   });
 });
