@@ -77,6 +77,8 @@ function isLocalAddress(address: string): boolean {
   return /^(127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|198\.51\.100\.|::1$|localhost$)/.test(host);
 }
 
+const hasWebRTC = (): boolean => typeof (globalThis as { RTCPeerConnection?: unknown }).RTCPeerConnection === 'function';
+
 export class NetworkManager {
   readonly #init: NetworkManagerInit;
   readonly #c: NetworkManagerComponents;
@@ -237,6 +239,15 @@ export class NetworkManager {
         network: { id: invite.networkId, name: invite.name, bootstrap: invite.bootstrap, settings: invite.settings, ...(invite.secret ? { secret: invite.secret } : {}) },
         peerKey: fromBase64url(stored.peerKey),
         role: 'device',
+        // Reserve a relay slot on the bootstrap nodes' WebSocket addresses at once, instead of
+        // waiting about a second for libp2p to discover them as relays; '/p2p-circuit' keeps
+        // discovery on for when they are down. (Firefox times out reserving over WebRTC-direct.)
+        // Accept WebRTC where the runtime has it.
+        listen: [
+          ...invite.bootstrap.filter((address) => address.includes('/ws/')).map((address) => `${address}/p2p-circuit`),
+          '/p2p-circuit',
+          ...(hasWebRTC() && this.#init.node?.transports?.webRTC !== false ? ['/webrtc'] : []),
+        ],
         allowLocalAddresses: invite.bootstrap.some(isLocalAddress),
         bootstrapOnStart: false,
         log: this.#c.log,

@@ -1,4 +1,4 @@
-import { BYTE, DAY, HOUR, KiB, MINUTE, SECOND } from '../util/time.ts';
+import { MILLISECOND, BYTE, DAY, HOUR, KiB, MINUTE, SECOND } from '../util/time.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Network ids and secrets
@@ -54,6 +54,8 @@ export const DHT_RECORD_DATASTORE_PREFIX = `${DHT_DATASTORE_PREFIX}/record/`;
 export const MAX_DHT_INBOUND_STREAM_BYTES = 64 * KiB;
 /** Concurrent inbound DHT streams per connection (kad-dht's default is 32). */
 export const DHT_MAX_INBOUND_STREAMS = 16;
+/** First self-query this soon after start (kad-dht's default, 1 s, delays every first query). */
+export const DHT_INITIAL_QUERY_SELF_INTERVAL = 10 * MILLISECOND;
 
 /** Engine settings an invite may carry, their defaults and their allowed ranges. */
 export const DEFAULT_DHT_K_BUCKET_SIZE = 20;
@@ -98,6 +100,13 @@ export const INBOUND_CONNECTION_THRESHOLD = 100;
 /** Connection caps: a browser keeps few (each WebRTC connection is costly), an always-on node many. */
 export const DEVICE_MAX_CONNECTIONS = 64;
 export const ALWAYS_ON_MAX_CONNECTIONS = 1024;
+
+/**
+ * Concurrent ping streams per connection, each way. libp2p's connection monitor and kad-dht's
+ * routing table both ping; @libp2p/ping's default of one outbound stream makes one of them fail,
+ * and a failed heartbeat aborts the connection.
+ */
+export const PING_MAX_STREAMS = 4;
 
 /** Circuit relay v2 server limits on an always-on node. */
 export const RELAY_MAX_RESERVATIONS = 512;

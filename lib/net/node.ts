@@ -4,6 +4,7 @@
  * nodes of other networks, so membership in one cannot be seen from another.
  */
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2';
+import { FaultTolerance } from '@libp2p/interface';
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import { identify } from '@libp2p/identify';
 import type {
@@ -44,6 +45,7 @@ import {
   DEFAULT_DHT_ALPHA,
   DEFAULT_DHT_K_BUCKET_SIZE,
   DEVICE_MAX_CONNECTIONS,
+  DHT_INITIAL_QUERY_SELF_INTERVAL,
   DHT_MAX_INBOUND_STREAMS,
   INBOUND_CONNECTION_THRESHOLD,
   MAX_DHT_INBOUND_STREAM_BYTES,
@@ -697,6 +699,10 @@ export async function createNetworkNode(
       selectors: { [ADDRESS_RECORD_NAMESPACE]: selectAddressRecord },
       peerInfoMapper: allowLocal ? passthroughMapper : removePrivateAddressesMapper,
       maxInboundStreams: DHT_MAX_INBOUND_STREAMS,
+      // kad-dht holds every query until its first self-query, which it schedules 1 s after start
+      // by default: that second was most of the time it took a browser to join. The self-query
+      // itself waits for a first peer, so starting it at once costs nothing.
+      initialQuerySelfInterval: DHT_INITIAL_QUERY_SELF_INTERVAL,
       logPrefix: `libp2p:p2pb:${networkId.slice(0, 8)}:dht`,
     })(components);
   }, {
@@ -774,6 +780,9 @@ export async function createNetworkNode(
         ...(config.announce === undefined ? {} : { announce: [...config.announce] }),
       },
       transports: transportFactories as never,
+      // A device whose relay is down right now still starts (and finds a relay later); an
+      // always-on node that cannot bind its ports must fail loudly.
+      ...(role === 'device' ? { transportManager: { faultTolerance: FaultTolerance.NO_FATAL } } : {}),
       connectionEncrypters: [noise({ prologueBytes: keys.prologue })],
       streamMuxers: [yamux()],
       connectionGater,

@@ -47,7 +47,6 @@ async function joinFromLinkPage(handle: BrowserHandle, linkPage: Page, identity:
   await linkPage.bringToFront();
   await linkPage.waitForSelector('[data-testid="invite-name"]');
   await linkPage.$eval(`[data-testid="join-identity"][value="${identity}"]`, (el) => (el as HTMLInputElement).click());
-  await screenshot(linkPage, 'link-invite');
   await click(linkPage, 'join-submit');
   try {
     await linkPage.waitForSelector('[data-testid="join-status"][data-status="online"]');
@@ -102,6 +101,7 @@ describe('networks', () => {
     const clicked = Date.now();
     await page.click('#invite');
     await joinFromLinkPage(b, await linkB, bob);
+    await screenshot(await linkB, 'link-invite-joined');
     const [friendsB] = (await uiRequest(popupB, 'state.get')).networks;
     expect(friendsB).toMatchObject({ id: friends.id, name: 'Friends', identity: bob, status: 'online' });
 
