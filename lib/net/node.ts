@@ -144,6 +144,11 @@ export interface NetworkNodeConfig {
   allowLocalAddresses?: boolean;
   /** ICE servers for WebRTC; default none (libp2p's default would contact public STUN servers). */
   iceServers?: RTCIceServer[];
+  /**
+   * The WebRTC-direct listener's certificate (PEM key and certificate, and its certhash), kept
+   * by an always-on node so its addresses survive restarts. Default: a new one each start.
+   */
+  webRTCDirectCertificate?: { privateKey: string; pem: string; certhash: string };
   /** Extra RTCConfiguration fields (in Node, for example `bindAddress`). */
   rtcConfiguration?: Record<string, unknown>;
   maxConnections?: number;
@@ -734,7 +739,15 @@ export async function createNetworkNode(
   const transportFactories: Array<(components: never) => unknown> = [];
   if (transports.memory === true) transportFactories.push(memory());
   if (transports.webSockets ?? true) transportFactories.push(webSockets());
-  if (transports.webRTCDirect ?? true) transportFactories.push(webRTCDirect({ rtcConfiguration }));
+  if (transports.webRTCDirect ?? true) {
+    transportFactories.push(
+      webRTCDirect({
+        rtcConfiguration,
+        // An always-on node keeps its certificate, so its /certhash/ addresses in invites stay valid.
+        ...(config.webRTCDirectCertificate ? { certificate: config.webRTCDirectCertificate } : {}),
+      }),
+    );
+  }
   if (transports.webTransport ?? hasWebTransport) transportFactories.push(webTransport());
   if (transports.circuitRelay ?? true) transportFactories.push(gated(membership, circuitRelayTransport()));
   const useWebRTC = transports.webRTC ?? hasRTC;
