@@ -5,6 +5,12 @@ import { openExtensionPage, screenshot, waitForExtensionPage, type BrowserHandle
 
 export const PASSPHRASE = 'correct horse battery';
 
+/**
+ * waitForFunction re-checks on DOM mutations: the default (animation frames) never fires in a
+ * headless window that is not in front.
+ */
+export const MUTATION = { polling: 'mutation' } as const;
+
 export async function openPopup(handle: BrowserHandle): Promise<Page> {
   const popup = await openExtensionPage(handle, 'popup.html?view=tab');
   await popup.setViewport({ width: 420, height: 640 });
@@ -49,7 +55,7 @@ export async function createIdentity(popup: Page, name: string): Promise<string>
   const before = await popup.$$eval('[data-testid="identity"]', (els) => els.length);
   await fill(popup, 'new-identity-name', name);
   await click(popup, 'new-identity-submit');
-  await popup.waitForFunction((n) => document.querySelectorAll('[data-testid="identity"]').length === n, {}, before + 1);
+  await popup.waitForFunction((n) => document.querySelectorAll('[data-testid="identity"]').length === n, MUTATION, before + 1);
   return popup.$$eval('[data-testid="identity"]', (els, n) => (els.find((e) => e.querySelector('[data-testid="identity-name"]')!.textContent === n) as HTMLElement).dataset.id!, name);
 }
 

@@ -6,7 +6,7 @@
 import { createPublicKey, verify } from 'node:crypto';
 import type { Page } from 'puppeteer-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { click, clickClosing, clickSelector, createFirstIdentity, createIdentity, fill, openPopup, withPrompt } from './flows.ts';
+import { MUTATION, click, clickClosing, clickSelector, createFirstIdentity, createIdentity, fill, openPopup, withPrompt } from './flows.ts';
 import {
   launchBrowser,
   screenshot,
@@ -110,14 +110,14 @@ describe.each(browsers)('foundation in %s', (kind) => {
 
     await fill(popup, 'unlock-passphrase', 'not my passphrase');
     await click(popup, 'unlock-submit');
-    await popup.waitForFunction(() => document.querySelector('[data-testid="unlock-error"]')?.textContent?.includes('Wrong passphrase'));
+    await popup.waitForFunction(() => document.querySelector('[data-testid="unlock-error"]')?.textContent?.includes('Wrong passphrase'), MUTATION);
     await screenshot(popup, 'popup-4-wrong-passphrase');
     // Still locked, and the vault is intact: the right passphrase brings back both identities.
     expect(await popup.$('[data-testid="identity"]')).toBeNull();
 
     await fill(popup, 'unlock-passphrase', PASSPHRASE);
     await click(popup, 'unlock-submit');
-    await popup.waitForFunction(() => document.querySelectorAll('[data-testid="identity"]').length === 2);
+    await popup.waitForFunction(() => document.querySelectorAll('[data-testid="identity"]').length === 2, MUTATION);
     const ids = await popup.$$eval('[data-testid="identity"]', (els) => els.map((e) => (e as HTMLElement).dataset.id));
     expect(ids).toContain(id);
     const names = await popup.$$eval('[data-testid="identity-name"]', (els) => els.map((e) => e.textContent));
@@ -128,12 +128,12 @@ describe.each(browsers)('foundation in %s', (kind) => {
     await clickSelector(popup, `[data-id="${work}"] [data-testid="identity-rename"]`);
     await fill(popup, 'identity-rename-input', 'Work');
     await click(popup, 'identity-rename-save');
-    await popup.waitForFunction((w) => document.querySelector(`[data-id="${w}"] [data-testid="identity-name"]`)?.textContent === 'Work', {}, work);
+    await popup.waitForFunction((w) => document.querySelector(`[data-id="${w}"] [data-testid="identity-name"]`)?.textContent === 'Work', MUTATION, work);
     await clickSelector(popup, `[data-id="${work}"] [data-testid="identity-delete"]`);
     await popup.waitForSelector('[data-testid="identity-delete-confirmation"]');
     await screenshot(popup, 'popup-5-delete-confirmation');
     await click(popup, 'identity-delete-confirm');
-    await popup.waitForFunction(() => document.querySelectorAll('[data-testid="identity"]').length === 1);
+    await popup.waitForFunction(() => document.querySelectorAll('[data-testid="identity"]').length === 1, MUTATION);
   });
 
   it('grants an origin in a prompt, signs verifiably, switches identity, and tells other origins nothing', async () => {
@@ -258,7 +258,7 @@ describe('engine host in chromium', () => {
   it('runs the engine in the offscreen document and recreates the document when it is gone', async () => {
     handle = await launchBrowser('chromium');
     const popup = await openPopup(handle);
-    await popup.waitForFunction(() => document.querySelector('[data-testid="engine-status"]')?.textContent?.includes('offscreen document · WebRTC ready'));
+    await popup.waitForFunction(() => document.querySelector('[data-testid="engine-status"]')?.textContent?.includes('offscreen document · WebRTC ready'), MUTATION);
     const isOffscreen = (t: { url(): string }) => t.url() === `${handle!.baseUrl}offscreen.html`;
     const offscreen = await handle.browser.waitForTarget(isOffscreen);
     const gone = new Promise<void>((resolve) => handle!.browser.on('targetdestroyed', (t) => isOffscreen(t) && resolve()));
@@ -269,7 +269,7 @@ describe('engine host in chromium', () => {
     const recreated = handle.browser.waitForTarget(isOffscreen);
     await popup.reload({ waitUntil: 'load' });
     await recreated;
-    await popup.waitForFunction(() => document.querySelector('[data-testid="engine-status"]')?.textContent?.includes('offscreen document · WebRTC ready'));
+    await popup.waitForFunction(() => document.querySelector('[data-testid="engine-status"]')?.textContent?.includes('offscreen document · WebRTC ready'), MUTATION);
   });
 });
 

@@ -886,6 +886,8 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const kind = kindOfBrowser.get(page.browser()) ?? 'browser';
   const safe = name.replace(/[^a-zA-Z0-9._-]+/g, '-');
   const file = path.join(artifactsDir(), `${kind}-${safe}.png`);
+  // Headless Chromium only paints the tab in front; a capture of any other waits forever.
+  await page.bringToFront();
   const data = await page.screenshot({ type: 'png' });
   await writeFile(file, data);
   return file;
