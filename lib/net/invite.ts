@@ -178,7 +178,7 @@ function checkSecret(value: unknown): Uint8Array | undefined {
   if (value.length !== NETWORK_SECRET_BYTES) {
     throw new InviteFieldError('secret', `expected 0 (open network) or ${NETWORK_SECRET_BYTES} bytes, got ${value.length}`);
   }
-  return value.slice();
+  return new Uint8Array(value); // a copy even when cborg hands a Node Buffer (its slice() is a view)
 }
 
 /** Settings as a Map in name order (the deterministic encoder sorts them again anyway). */

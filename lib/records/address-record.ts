@@ -289,7 +289,7 @@ export async function decodeAddressRecord(bytes: Uint8Array): Promise<AddressRec
     sequence,
     expiresAt,
     signature,
-    bytes: bytes.slice(),
+    bytes: new Uint8Array(bytes),
   };
 }
 

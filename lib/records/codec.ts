@@ -109,7 +109,8 @@ export function checkBytes(value: unknown, field: string, length: number): Uint8
   if (value.length !== length) {
     throw new RecordFieldError(field, `expected ${length} bytes, got ${value.length}`);
   }
-  return value.slice();
+  // new Uint8Array, not slice(): a Node Buffer's slice() is a view, not a copy.
+  return new Uint8Array(value);
 }
 
 export function checkPublicKey(value: unknown, field: string): Uint8Array {

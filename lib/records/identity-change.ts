@@ -89,7 +89,7 @@ export async function decodeIdentityChange(bytes: Uint8Array): Promise<IdentityC
   const message = unsigned(oldKey, newKey, createdAt);
   await requireSignature(oldKey, CONTEXTS.IDENTITY_CHANGE, message, oldSignature, 'identity change oldSignature');
   await requireSignature(newKey, CONTEXTS.IDENTITY_CHANGE, message, newSignature, 'identity change newSignature');
-  return { version: RECORD_VERSION, oldKey, newKey, createdAt, oldSignature, newSignature, bytes: bytes.slice() };
+  return { version: RECORD_VERSION, oldKey, newKey, createdAt, oldSignature, newSignature, bytes: new Uint8Array(bytes) };
 }
 
 /** The JSON view handed to pages (window.p2p). */

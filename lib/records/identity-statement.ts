@@ -84,7 +84,7 @@ export async function decodeIdentityStatement(bytes: Uint8Array): Promise<Identi
     signature,
     'identity statement signature',
   );
-  return { version: RECORD_VERSION, publicKey, displayName, createdAt, signature, bytes: bytes.slice() };
+  return { version: RECORD_VERSION, publicKey, displayName, createdAt, signature, bytes: new Uint8Array(bytes) };
 }
 
 /** The JSON view handed to pages (window.p2p). */
