@@ -24,6 +24,10 @@ export const CONTEXTS = {
   PAGE_SIGN: 'p2pb/page-sign/v1',
   /** Reserved for the DHT address record (not yet implemented). */
   ADDRESS_RECORD: 'p2pb/address-record/v1',
+  /** A feed envelope: one signed batch of Yjs updates in a feed (docs/feeds.md). */
+  FEED_ENVELOPE: 'p2pb/feed-envelope/v1',
+  /** A feed snapshot: the signed state of a feed as of one envelope (docs/feeds.md). */
+  FEED_SNAPSHOT: 'p2pb/feed-snapshot/v1',
 } as const;
 export type SigningContext = (typeof CONTEXTS)[keyof typeof CONTEXTS];
 
