@@ -112,6 +112,8 @@ export function authTranscript(
 
 interface PendingAuth {
   state: 'pending' | 'member' | 'refused';
+  /** The handshake began on this connection (a close before it ends is then a refusal). */
+  started?: boolean;
   promise: Promise<void>;
   resolve: () => void;
   reject: (error: MembershipRefusedError) => void;
@@ -203,22 +205,25 @@ export class Membership {
     entry.resolve();
   }
 
-  #fail(connection: Connection, error: MembershipRefusedError): void {
+  /** `report`: tell onRefused (not for a connection that merely closed before it finished). */
+  #fail(connection: Connection, error: MembershipRefusedError, report = true): void {
     const entry = this.#entry(connection);
     if (entry.state !== 'pending') return;
     entry.state = 'refused';
     clearTimeout(entry.timer);
     this.#log?.('refusing %p on %s: %s', connection.remotePeer, this.networkId, error.message);
     entry.reject(error);
-    this.#onRefused?.(connection, error);
+    if (report) this.#onRefused?.(connection, error);
     if (connection.status === 'open') connection.abort(error);
+    else this.#connections.delete(connection.id); // its close event has passed (or will find nothing)
   }
 
   #forget(connection: Connection): void {
     const entry = this.#connections.get(connection.id);
     if (entry === undefined) return;
     if (entry.state === 'pending') {
-      this.#fail(connection, new MembershipRefusedError('connection closed before it proved membership'));
+      const error = new MembershipRefusedError('connection closed before it proved membership');
+      this.#fail(connection, error, entry.started === true);
     }
     clearTimeout(entry.timer);
     this.#connections.delete(connection.id);
@@ -246,6 +251,7 @@ export class Membership {
       stream = await connection.newStream(this.protocol, { signal, runOnLimitedConnection: true });
       const lp = lpStream(stream, { maxDataLength: MAX_AUTH_MESSAGE_BYTES });
       const initiatorNonce = randomBytes(AUTH_NONCE_BYTES);
+      this.#entry(connection).started = true;
       await lp.write(concatBytes(Uint8Array.of(AUTH_WIRE_VERSION), initiatorNonce), { signal });
       const reply = (await lp.read({ signal })).subarray();
       if (reply.length !== AUTH_NONCE_BYTES + AUTH_MAC_BYTES) throw new MembershipRefusedError('malformed reply');
@@ -280,6 +286,7 @@ export class Membership {
         throw new MembershipRefusedError('malformed or unsupported hello');
       }
       const initiatorNonce = hello.slice(1);
+      this.#entry(connection).started = true;
       const responderNonce = randomBytes(AUTH_NONCE_BYTES);
       const { mac } = await this.#mac('responder', connection, initiatorNonce, responderNonce);
       await lp.write(concatBytes(responderNonce, mac), { signal });

@@ -402,7 +402,10 @@ export class NetworkNode extends EventTarget {
   }
 
   /** The address record this node itself stores for `publicKey`, if any (valid, not expired). */
-  async getStoredRecord(publicKey: Uint8Array | string, options: { signal?: AbortSignal } = {}) {
+  async getStoredRecord(
+    publicKey: Uint8Array | string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<AddressRecord | undefined> {
     const datastore = this.#datastore();
     if (datastore === undefined) return undefined;
     const key = addressRecordKey(typeof publicKey === 'string' ? decodePublicKey(publicKey) : publicKey);
@@ -693,7 +696,7 @@ export async function createNetworkNode(
   const clientMode = config.clientMode ?? (role === 'always-on' ? false : undefined);
   const settings = config.network.settings ?? {};
   const dhtFactory = withComponents((components: KadDHTComponents) => {
-    datastore = Reflect.get(components, 'datastore') as Datastore; // the real one, for reads
+    datastore = Reflect.get(components, 'datastore') as Datastore; // reads pass straight through the guard
     return kadDHT({
       protocol,
       clientMode,
