@@ -37,7 +37,11 @@ function scriptedPrompts() {
   };
 }
 
+/** What the fake engine reports as joined networks (set by a test before it asks). */
+let networks: { name: string; identity: string }[] = [];
+
 async function setup() {
+  networks = [];
   const local = new MemoryKeyValueStore();
   const session = new MemoryKeyValueStore();
   const prompts = scriptedPrompts();
@@ -49,7 +53,7 @@ async function setup() {
     engine: {
       status: async () => ({ running: true, host: 'node', startedAt: 1, webrtc: false, protocolVersion: PROTOCOL_VERSION }),
       call: async (method: string) => {
-        if (method === 'net.list') return [];
+        if (method === 'net.list') return networks;
         throw new Error(`unexpected engine call ${method}`);
       },
     } as never,
@@ -162,6 +166,23 @@ describe('page grants', () => {
     const page = ctx.connectPage(ORIGIN);
     await expect(page.rpc.request('p2p_exportKeys' as never)).rejects.toMatchObject({ code: ProviderErrorCode.UNSUPPORTED_METHOD });
     await expect((page.rpc.request as (m: string, p: unknown) => Promise<unknown>)('p2p_getIdentity', { origin: OTHER })).rejects.toMatchObject({ code: ProviderErrorCode.INVALID_PARAMS });
+  });
+});
+
+describe('p2p_networks', () => {
+  it('tells a granted site the names of the networks its identity is in, and nothing else', async () => {
+    const ctx = await setup();
+    const bob = await ctx.ui.request('identity.create', { displayName: 'Bob' });
+    const page = ctx.connectPage(ORIGIN);
+    await expect(page.rpc.request('p2p_networks')).rejects.toMatchObject({ code: ProviderErrorCode.UNAUTHORIZED });
+    const asked = page.rpc.request('p2p_requestIdentity');
+    await decideNext(ctx, { approved: true, identity: ctx.alice.id });
+    await asked;
+    networks = [
+      { name: 'Friends', identity: ctx.alice.id, id: 'n1', peerId: 'p1', invite: 'web+p2p:invite/secret' } as never,
+      { name: 'Work', identity: bob.id, id: 'n2' } as never,
+    ];
+    await expect(page.rpc.request('p2p_networks')).resolves.toEqual([{ name: 'Friends' }]);
   });
 });
 
