@@ -5,8 +5,7 @@
  *   envelope: [1, "feed-envelope", author, feedName, seq, prev, timestamp, update, signature]
  *   snapshot: [1, "feed-snapshot", author, feedName, seq, headHash, timestamp, state, signature]
  */
-import { decode, encode, rfc8949EncodeOptions } from 'cborg';
-import type { DecodeOptions } from 'cborg';
+import { decodeCanonical, encodeCanonical, type CanonicalCborError } from '../util/cbor.ts';
 import * as Y from 'yjs';
 import { copyBytes, equalBytes, toHex } from '../util/bytes.ts';
 import { P2pbError } from '../util/errors.ts';
@@ -158,21 +157,6 @@ function copyIfShared(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
 // ---------------------------------------------------------------------------------------------
 // The shared codec
 
-/**
- * Strict decoding as in lib/records: shortest integers and lengths, no indefinite lengths,
- * undefined, NaN, ±Infinity, big integers, tags or duplicate map keys.
- */
-const DECODE_OPTIONS: DecodeOptions = {
-  strict: true,
-  allowIndefinite: false,
-  allowUndefined: false,
-  allowNaN: false,
-  allowInfinity: false,
-  allowBigInt: false,
-  rejectDuplicateMapKeys: true,
-};
-const LENIENT_DECODE_OPTIONS: DecodeOptions = { ...DECODE_OPTIONS, strict: false, allowIndefinite: true };
-
 type Value = number | string | Uint8Array;
 
 interface KindSpec {
@@ -211,19 +195,8 @@ const SNAPSHOT: KindSpec = {
 /** Both structures have nine elements: version, type, six fields, signature. */
 const LENGTH = 9;
 
-/** cborg may hand back a Node Buffer (whose slice() is a view, not a copy): always a plain Uint8Array. */
 function encodeItems(items: readonly Value[]): Uint8Array {
-  const out = encode(items, rfc8949EncodeOptions);
-  return Object.getPrototypeOf(out) === Uint8Array.prototype ? out : copyBytes(out);
-}
-
-function decodesLeniently(bytes: Uint8Array): boolean {
-  try {
-    decode(bytes, LENIENT_DECODE_OPTIONS);
-    return true;
-  } catch {
-    return false;
-  }
+  return encodeCanonical(items);
 }
 
 /** Size check, strict decode, canonical check, version, type, arity. `bytes` must be owned. */
@@ -232,19 +205,12 @@ function decodeItems(bytes: Uint8Array, spec: KindSpec): unknown[] {
   if (bytes.length > spec.maxBytes) throw spec.tooLarge(bytes.length, spec.maxBytes);
   let value: unknown;
   try {
-    value = decode(bytes, DECODE_OPTIONS);
+    value = decodeCanonical(bytes);
   } catch (cause) {
-    if (decodesLeniently(bytes)) throw spec.nonCanonical();
-    throw spec.malformed(`${spec.kind} is not strict CBOR: ${String((cause as Error)?.message ?? cause)}`, { cause });
+    if ((cause as CanonicalCborError).reason === 'non-canonical') throw spec.nonCanonical();
+    throw spec.malformed(`${spec.kind} ${(cause as Error).message}`, { cause });
   }
   if (!Array.isArray(value)) throw spec.malformed(`${spec.kind} is not a CBOR array`);
-  let canonical: Uint8Array;
-  try {
-    canonical = encode(value, rfc8949EncodeOptions);
-  } catch (cause) {
-    throw spec.malformed(`${spec.kind} cannot be re-encoded`, { cause });
-  }
-  if (!equalBytes(canonical, bytes)) throw spec.nonCanonical();
   const [version, type] = value as unknown[];
   if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) {
     throw spec.malformed(`${spec.kind} version is not an unsigned integer`);

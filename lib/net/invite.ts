@@ -5,9 +5,8 @@
  *
  * payload = [1, "network-invite", networkId, name, [bootstrap multiaddr, …], {setting: value}, secret]
  */
-import { decode, encode, rfc8949EncodeOptions } from 'cborg';
-import type { DecodeOptions } from 'cborg';
-import { equalBytes, fromBase64url, toBase64url } from '../util/bytes.ts';
+import { decodeCanonical, encodeCanonical } from '../util/cbor.ts';
+import { fromBase64url, toBase64url } from '../util/bytes.ts';
 import { displayNameProblem, multiaddrTextProblem, peerIdTextProblem } from '../records/index.ts';
 import {
   INVITE_TYPE,
@@ -78,17 +77,6 @@ export interface P2pLink {
   readonly kind: LinkKind;
   readonly payload: string;
 }
-
-const DECODE_OPTIONS: DecodeOptions = {
-  strict: true,
-  allowIndefinite: false,
-  allowUndefined: false,
-  allowNaN: false,
-  allowInfinity: false,
-  allowBigInt: false,
-  rejectDuplicateMapKeys: true,
-  useMaps: true,
-};
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 const LINK_SHAPE = /^([a-z][a-z0-9-]*)\/(.*)$/s;
@@ -204,10 +192,7 @@ export function encodeInvite(input: NetworkInviteInput): string {
   if (checkSecret(secret) === undefined && input.secret !== undefined) {
     throw new InviteFieldError('secret', `a closed network's secret is ${NETWORK_SECRET_BYTES} bytes`);
   }
-  const payload = encode(
-    [INVITE_VERSION, INVITE_TYPE, input.networkId, name, bootstrap, settingsMap(settings), secret],
-    rfc8949EncodeOptions,
-  );
+  const payload = encodeCanonical([INVITE_VERSION, INVITE_TYPE, input.networkId, name, bootstrap, settingsMap(settings), secret]);
   const link = formatLink('invite', toBase64url(payload));
   if (link.length > MAX_LINK_LENGTH) throw new LinkTooLongError(link.length, MAX_LINK_LENGTH);
   return link;
@@ -237,20 +222,12 @@ export function decodeInvite(link: string): NetworkInvite {
   }
   let value: unknown;
   try {
-    value = decode(bytes, DECODE_OPTIONS);
+    // Maps decode as Map, so settings keys stay data and never touch an object's prototype.
+    value = decodeCanonical(bytes, { useMaps: true });
   } catch (cause) {
-    throw new MalformedInviteError(`invite payload is not strict CBOR: ${String((cause as Error)?.message ?? cause)}`, {
-      cause,
-    });
+    throw new MalformedInviteError(`invite payload ${(cause as Error).message}`, { cause });
   }
   if (!Array.isArray(value)) throw new MalformedInviteError('invite payload is not a CBOR array');
-  let canonical: Uint8Array;
-  try {
-    canonical = encode(value, rfc8949EncodeOptions);
-  } catch (cause) {
-    throw new MalformedInviteError('invite payload cannot be re-encoded', { cause });
-  }
-  if (!equalBytes(canonical, bytes)) throw new MalformedInviteError('invite payload is not deterministic CBOR');
 
   const [version, type, networkId, name, bootstrap, settings, secret] = value as unknown[];
   if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) {

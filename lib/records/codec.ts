@@ -2,9 +2,8 @@
  * The one encoding shared by every record: a CBOR array [version, type, ...fields, signature(s)]
  * in RFC 8949 §4.2.1 core deterministic encoding. See docs/records.md.
  */
-import { decode, encode, rfc8949EncodeOptions } from 'cborg';
-import type { DecodeOptions } from 'cborg';
-import { equalBytes, utf8 } from '../util/bytes.ts';
+import { utf8 } from '../util/bytes.ts';
+import { decodeCanonical, encodeCanonical, type CanonicalCborError } from '../util/cbor.ts';
 import { P2pbError } from '../util/errors.ts';
 import { PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, isValidPublicKey, verify } from '../identity/index.ts';
 import {
@@ -22,39 +21,11 @@ import {
   WrongRecordTypeError,
 } from './errors.ts';
 
-/**
- * Strict decoding: integers and lengths in their shortest form; no indefinite lengths, undefined,
- * NaN, ±Infinity, integers beyond 2^53 - 1 or duplicate map keys; no tag decoders are given, so
- * every tag is refused. cborg cannot refuse floats while decoding; the re-encoding check and the
- * field checks catch them.
- */
-const DECODE_OPTIONS: DecodeOptions = {
-  strict: true,
-  allowIndefinite: false,
-  allowUndefined: false,
-  allowNaN: false,
-  allowInfinity: false,
-  allowBigInt: false,
-  rejectDuplicateMapKeys: true,
-};
-
-/** The same, but allowing non-shortest integers/lengths and indefinite lengths. */
-const LENIENT_DECODE_OPTIONS: DecodeOptions = { ...DECODE_OPTIONS, strict: false, allowIndefinite: true };
-
-function decodesLeniently(bytes: Uint8Array): boolean {
-  try {
-    decode(bytes, LENIENT_DECODE_OPTIONS);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export type RecordValue = number | string | Uint8Array;
 
 /** Deterministic CBOR of a record array. */
 export function encodeRecord(items: readonly RecordValue[]): Uint8Array {
-  return encode(items, rfc8949EncodeOptions);
+  return encodeCanonical(items);
 }
 
 /**
@@ -69,22 +40,12 @@ export function decodeRecordArray(
   if (bytes.length > options.maxBytes) throw new RecordTooLargeError(bytes.length, options.maxBytes);
   let value: unknown;
   try {
-    value = decode(bytes, DECODE_OPTIONS);
+    value = decodeCanonical(bytes);
   } catch (cause) {
-    // Tell "a valid value in a non-shortest or indefinite-length form" from "not a record at all".
-    if (decodesLeniently(bytes)) throw new NonCanonicalRecordError();
-    throw new MalformedRecordError(`record is not strict CBOR: ${String((cause as Error)?.message ?? cause)}`, {
-      cause,
-    });
+    if ((cause as CanonicalCborError).reason === 'non-canonical') throw new NonCanonicalRecordError();
+    throw new MalformedRecordError(`record ${(cause as Error).message}`, { cause });
   }
   if (!Array.isArray(value)) throw new MalformedRecordError('record is not a CBOR array');
-  let canonical: Uint8Array;
-  try {
-    canonical = encode(value, rfc8949EncodeOptions);
-  } catch (cause) {
-    throw new MalformedRecordError('record cannot be re-encoded', { cause });
-  }
-  if (!equalBytes(canonical, bytes)) throw new NonCanonicalRecordError();
 
   const [version, type] = value as unknown[];
   if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) {
