@@ -125,7 +125,8 @@ function report(checkpoints: Checkpoint[]): RunFigures {
     console.log(
       `  RSS per extra network (1 → ${last.networks}), by kind: anonymous ${per('rssAnon')} MB, file-backed ${per('rssFile')} MB; ` +
         `of the anonymous: V8 heap reserved ${per('heapTotal')}, external ${per('external')}, V8 malloc ${per('v8Malloced')}, ` +
-        `other native ${mb((last.rssAnon - one.rssAnon - explained) / (last.networks - 1))} MB`,
+        `other native ${mb((last.rssAnon - one.rssAnon - explained) / (last.networks - 1))} MB ` +
+        `(the malloc [heap] mapping grew ${per('rssBrkHeap')} MB)`,
     );
   }
   const extra = one !== undefined && last.networks > 1 ? last.networks - 1 : Number.NaN;

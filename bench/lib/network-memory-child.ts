@@ -40,6 +40,8 @@ export interface Checkpoint {
   /** Linux /proc/self/status: anonymous and file-backed resident memory (0 elsewhere). */
   rssAnon: number;
   rssFile: number;
+  /** Linux: resident part of the [heap] mapping, where glibc malloc puts small allocations. */
+  rssBrkHeap: number;
   /** How the joins went, over all networks so far. */
   connections: number;
   reserved: number;
@@ -53,6 +55,18 @@ if (gc === undefined) throw new Error('run with node --expose-gc');
 function procStatus(field: string): number {
   try {
     const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));
+    return match === null ? 0 : Number(match[1]) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+function brkHeapRss(): number {
+  try {
+    const smaps = readFileSync('/proc/self/smaps', 'utf8');
+    const start = smaps.search(/ \[heap\]\n/);
+    if (start < 0) return 0;
+    const match = /\nRss:\s+(\d+) kB/.exec(smaps.slice(start));
     return match === null ? 0 : Number(match[1]) * 1024;
   } catch {
     return 0;
@@ -78,6 +92,7 @@ async function measure(nodes: NetworkNode[], published: number, joinMs: number):
     v8Malloced: getHeapStatistics().malloced_memory,
     rssAnon: procStatus('RssAnon'),
     rssFile: procStatus('RssFile'),
+    rssBrkHeap: brkHeapRss(),
     connections: nodes.reduce((sum, node) => sum + node.libp2p.getConnections().length, 0),
     reserved: nodes.filter((node) => node.getMultiaddrs().some((ma) => ma.toString().includes('/p2p-circuit'))).length,
     publishedToPeers: published,
