@@ -21,28 +21,13 @@ import {
   parseFeedId,
 } from './index.ts';
 import vectors from './test-vectors.json' with { type: 'json' };
+import { caught, expectCode } from '../util/test-errors.ts';
 
 const ALICE_SEED = fromHex(vectors.keys[0]!.seed);
 const alice = await createSigningKey(ALICE_SEED);
 const [v1, v2] = vectors.envelopes as [(typeof vectors.envelopes)[0], (typeof vectors.envelopes)[0]];
 const snapshotVector = vectors.snapshots[0]!;
 
-async function caught(action: () => Promise<unknown> | unknown): Promise<P2pbError> {
-  let error: unknown;
-  try {
-    await action();
-  } catch (e) {
-    error = e;
-  }
-  expect(error, 'expected a P2pbError').toBeInstanceOf(P2pbError);
-  return error as P2pbError;
-}
-
-async function expectCode(action: () => Promise<unknown> | unknown, code: string): Promise<P2pbError> {
-  const error = await caught(action);
-  expect(error.code, error.message).toBe(code);
-  return error;
-}
 
 /** Re-signs arbitrary envelope items with alice (to build validly signed but otherwise bad envelopes). */
 async function craft(items: unknown[], context: string = CONTEXTS.FEED_ENVELOPE): Promise<Uint8Array> {

@@ -18,6 +18,7 @@ import {
 } from './index.ts';
 import type { ServedBy } from './index.ts';
 import vectors from './test-vectors.json' with { type: 'json' };
+import { caught, expectCode } from '../util/test-errors.ts';
 
 const seedOf = (name: string) => fromHex(vectors.keys.find((k) => k.name === name)!.seed);
 const publicKeyOf = (name: string) => fromHex(vectors.keys.find((k) => k.name === name)!.publicKey);
@@ -29,22 +30,6 @@ const HOST = peerIdOf('host');
 const NETWORK = vectors.addressRecords[0]!.networkId;
 const first = vectors.addressRecords[0]!;
 
-async function caught(action: () => Promise<unknown>): Promise<P2pbError> {
-  let error: unknown;
-  try {
-    await action();
-  } catch (e) {
-    error = e;
-  }
-  expect(error, 'expected a P2pbError').toBeInstanceOf(P2pbError);
-  return error as P2pbError;
-}
-
-async function expectCode(action: () => Promise<unknown>, code: string): Promise<P2pbError> {
-  const error = await caught(action);
-  expect(error.code, error.message).toBe(code);
-  return error;
-}
 
 const device = (multiaddrs: string[] = ['/ip4/198.51.100.7/tcp/443/wss']): ServedBy => ({
   kind: 'device',

@@ -17,6 +17,7 @@ import {
   identityStatementToJSON,
 } from './index.ts';
 import vectors from './test-vectors.json' with { type: 'json' };
+import { caught, expectCode } from '../util/test-errors.ts';
 
 const seedOf = (name: string) => fromHex(vectors.keys.find((k) => k.name === name)!.seed);
 const publicKeyOf = (name: string) => fromHex(vectors.keys.find((k) => k.name === name)!.publicKey);
@@ -25,23 +26,6 @@ const BOB = seedOf('bob');
 const statementVector = vectors.identityStatements[0]!;
 const changeVector = vectors.identityChanges[0]!;
 
-/** Awaits `action` and returns the P2pbError it threw (fails the test if it did not throw one). */
-async function caught(action: () => Promise<unknown>): Promise<P2pbError> {
-  let error: unknown;
-  try {
-    await action();
-  } catch (e) {
-    error = e;
-  }
-  expect(error, 'expected a P2pbError').toBeInstanceOf(P2pbError);
-  return error as P2pbError;
-}
-
-async function expectCode(action: () => Promise<unknown>, code: string): Promise<P2pbError> {
-  const error = await caught(action);
-  expect(error.code, error.message).toBe(code);
-  return error;
-}
 
 /** Byte offset of a hex pattern inside `bytes` (asserted to be found). */
 function indexOfHex(bytes: Uint8Array, pattern: string): number {
