@@ -28,6 +28,8 @@ export const CONTEXTS = {
   FEED_ENVELOPE: 'p2pb/feed-envelope/v1',
   /** A feed snapshot: the signed state of a feed as of one envelope (docs/feeds.md). */
   FEED_SNAPSHOT: 'p2pb/feed-snapshot/v1',
+  /** A hosting delegation: "always-on node P may host my feeds in network N" (or its revocation). */
+  HOSTING_DELEGATION: 'p2pb/hosting-delegation/v1',
 } as const;
 export type SigningContext = (typeof CONTEXTS)[keyof typeof CONTEXTS];
 

@@ -59,6 +59,7 @@ export {
   createNetworkId,
   createNetworkSecret,
   dhtProtocol,
+  networkProtocol,
   isNetworkId,
   networkIdFromBytes,
   networkIdToBytes,

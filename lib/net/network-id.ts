@@ -59,6 +59,12 @@ export function assertNetworkSecret(secret: unknown): asserts secret is Uint8Arr
 }
 
 /** The network's Kademlia protocol: /p2pb/<networkId>/kad/1.0.0. */
+/** `/p2pb/<networkId>/<name>/<version>`: every protocol of a network is named after it. */
+export function networkProtocol(networkId: string, name: string, version: string): string {
+  assertNetworkId(networkId);
+  return `${PROTOCOL_PREFIX}/${networkId}/${name}/${version}`;
+}
+
 export function dhtProtocol(networkId: string): string {
   assertNetworkId(networkId);
   return `${PROTOCOL_PREFIX}/${networkId}/${DHT_PROTOCOL_NAME}/${DHT_PROTOCOL_VERSION}`;

@@ -13,6 +13,8 @@ import type {
   ConnectionGater,
   Libp2p,
   PeerId,
+  PeerInfo,
+  Stream,
   StreamHandler,
 } from '@libp2p/interface';
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal';
@@ -78,7 +80,12 @@ import {
 } from './errors.ts';
 import type { EngineSettings } from './invite.ts';
 import { Membership, deriveNetworkKeys, gateConnectionManager, gated, withComponents, wrapRegistrar } from './membership.ts';
-import { assertNetworkId, assertNetworkSecret, dhtProtocol } from './network-id.ts';
+import { assertNetworkId, assertNetworkSecret, dhtProtocol, networkProtocol } from './network-id.ts';
+import { CID } from 'multiformats/cid';
+import { sha256 } from 'multiformats/hashes/sha2';
+
+/** Multicodec `raw`: provider keys are CIDv1(raw, sha2-256(key)). */
+const RAW_CODEC = 0x55;
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
@@ -608,6 +615,65 @@ export class NetworkNode extends EventTarget {
       `none of the ${record.servedBy.length} peers serving ${encodePublicKey(record.publicKey)} could be reached`,
       { cause: failures.length === 1 ? failures[0] : new AggregateError(failures) },
     );
+  }
+
+  /**
+   * Serves this network's protocol `/p2pb/<networkId>/<name>/<version>`: in a closed network the
+   * handler only ever sees streams of connections that proved membership. Returns the protocol.
+   */
+  async handle(
+    name: string,
+    version: string,
+    handler: StreamHandler,
+    options: { maxInboundStreams?: number; maxOutboundStreams?: number } = {},
+  ): Promise<string> {
+    const protocol = networkProtocol(this.networkId, name, version);
+    const gatedHandler = this.#membership === undefined ? handler : this.#membership.gateHandler(handler);
+    await this.libp2p.handle(protocol, gatedHandler, { ...options, force: true });
+    return protocol;
+  }
+
+  /** Opens a stream of `protocol` to `peer` on an existing or new connection that passed the membership proof. */
+  async openStream(
+    peer: PeerId | Multiaddr | Multiaddr[],
+    protocol: string,
+    options: { signal?: AbortSignal; maxOutboundStreams?: number } = {},
+  ): Promise<Stream> {
+    this.#requireRunning();
+    const connection = await this.#member(await this.libp2p.dial(peer, { signal: options.signal }), options);
+    return connection.newStream(protocol, options);
+  }
+
+  /** Announces in this network's DHT that this node holds the value named by `key` (any bytes). */
+  async provide(key: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<void> {
+    this.#requireRunning();
+    const cid = CID.createV1(RAW_CODEC, await sha256.digest(key));
+    for await (const _event of this.libp2p.services.dht.provide(cid, options)) {
+      // drain: provide() does its work while iterated
+    }
+  }
+
+  /** Peers that announced holding `key` in this network (at most `limit`, this node excluded). */
+  async findProviders(key: Uint8Array, options: { signal?: AbortSignal; limit?: number } = {}): Promise<PeerInfo[]> {
+    this.#requireRunning();
+    const cid = CID.createV1(RAW_CODEC, await sha256.digest(key));
+    const found = new Map<string, PeerInfo>();
+    const limit = options.limit ?? 8;
+    const self = this.peerId.toString();
+    try {
+      for await (const event of this.libp2p.services.dht.findProviders(cid, options)) {
+        if (event.name !== 'PROVIDER') continue;
+        for (const provider of event.providers) {
+          const id = provider.id.toString();
+          if (id !== self && !found.has(id)) found.set(id, provider);
+        }
+        if (found.size >= limit) break;
+      }
+    } catch (error) {
+      options.signal?.throwIfAborted();
+      if (found.size === 0) throw error;
+    }
+    return [...found.values()].slice(0, limit);
   }
 
   async #member(connection: Connection, options: { signal?: AbortSignal }): Promise<Connection> {

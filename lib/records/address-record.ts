@@ -109,13 +109,13 @@ export function networkIdProblem(text: unknown): string | null {
   return null;
 }
 
-function checkNetworkId(value: unknown, field: string): string {
+export function checkNetworkId(value: unknown, field: string): string {
   const problem = networkIdProblem(value);
   if (problem !== null) throw new RecordFieldError(field, problem);
   return value as string;
 }
 
-function checkUnsigned(value: unknown, field: string): number {
+export function checkUnsigned(value: unknown, field: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
     throw new RecordFieldError(field, 'expected an unsigned integer ≤ 2^53 - 1');
   }

@@ -8,6 +8,7 @@ export const RECORD_TYPES = {
   IDENTITY_STATEMENT: 'identity-statement',
   IDENTITY_CHANGE: 'identity-change',
   ADDRESS_RECORD: 'address-record',
+  HOSTING_DELEGATION: 'hosting-delegation',
 } as const;
 export type RecordType = (typeof RECORD_TYPES)[keyof typeof RECORD_TYPES];
 
@@ -30,6 +31,12 @@ export const MAX_ADDRESSES_PER_ENTRY = 16;
 export const MAX_MULTIADDR_TEXT_BYTES = 256 * BYTE;
 /** Longest libp2p PeerId text (base58btc multihash) in an address record. */
 export const MAX_PEER_ID_TEXT_BYTES = 128 * BYTE;
+
+/** Largest encoded hosting delegation accepted; checked before decoding. */
+export const MAX_HOSTING_DELEGATION_BYTES = 1 * KiB;
+/** What a hosting delegation asks of its host: start hosting, or stop. */
+export const HOSTING_ACTIONS = ['host', 'revoke'] as const;
+export type HostingAction = (typeof HOSTING_ACTIONS)[number];
 
 /** Who serves an identity's data: one of the person's own devices, or an always-on host they delegated to. */
 export const SERVED_BY_KINDS = ['device', 'host'] as const;

@@ -6,6 +6,8 @@ export {
   MAX_ADDRESS_RECORD_BYTES,
   MAX_ADDRESSES_PER_ENTRY,
   MAX_DISPLAY_NAME_BYTES,
+  MAX_HOSTING_DELEGATION_BYTES,
+  HOSTING_ACTIONS,
   MAX_IDENTITY_CHANGE_BYTES,
   MAX_IDENTITY_STATEMENT_BYTES,
   MAX_MULTIADDR_TEXT_BYTES,
@@ -19,7 +21,7 @@ export {
   RECORD_VERSION,
   SERVED_BY_KINDS,
 } from './constants.ts';
-export type { RecordType, ServedByKind } from './constants.ts';
+export type { HostingAction, RecordType, ServedByKind } from './constants.ts';
 export {
   RECORD_ERROR_CODES,
   BadRecordSignatureError,
@@ -61,3 +63,5 @@ export type {
   CreateAddressRecordInput,
   ServedBy,
 } from './address-record.ts';
+export { createHostingDelegation, decodeHostingDelegation, hostingDelegationToJSON } from './hosting-delegation.ts';
+export type { CreateHostingDelegationInput, HostingDelegation, HostingDelegationJSON } from './hosting-delegation.ts';

@@ -1,0 +1,173 @@
+/**
+ * The feeds of one store, open and in step: what the engine reads, writes and serves. Every
+ * envelope that arrives from a peer goes through lib/feeds (limits, signature, chain, Yjs)
+ * before the store or a document sees it; every newly stored envelope — written here or
+ * received — is announced to listeners (push subscriptions, apps).
+ */
+import * as Y from 'yjs';
+import { createFeed, feedIdOf, parseFeedId, checkYjsUpdate, type Feed, type FeedEnvelopeEvent, type FeedSigner } from '../feeds/index.ts';
+import { pullFeed, type PullResult } from '../feeds/pull.ts';
+import type { FeedHead, FeedStore, Ownership } from '../store/index.ts';
+import { P2pbError } from '../util/errors.ts';
+import { encodePublicKey } from '../identity/index.ts';
+import type { Logger } from '../util/log.ts';
+import type { FeedQuery, Head } from './wire.ts';
+import { MAX_HEADS } from './constants.ts';
+
+/** Open feeds kept in memory (with their documents); the least recently used one closes first. */
+export const MAX_OPEN_FEEDS = 64;
+
+export interface ReceivedBatch {
+  feed: string;
+  /** Envelopes stored and applied. */
+  appended: number;
+  /** Refused envelopes (named errors); nothing of them was stored. */
+  refused: P2pbError[];
+  head: FeedHead | null;
+  /** When envelopes arrived early: pull after this sequence to fill the gap. */
+  gapAfter: number | null;
+}
+
+export interface EnvelopeListener {
+  (feed: string, seq: number, bytes: Uint8Array, local: boolean): void;
+}
+
+export interface FeedLibraryInit {
+  store: FeedStore;
+  /** Signs for the person's identities (the vault). */
+  signerFor: (author: string) => FeedSigner;
+  /** Whether `author` is one of this device's identities (its feeds are "own"). */
+  isOwn: (author: string) => boolean;
+  log: Logger;
+  now?: () => number;
+}
+
+export class FeedLibrary {
+  readonly store: FeedStore;
+  readonly #init: FeedLibraryInit;
+  readonly #open = new Map<string, Promise<Feed>>();
+  readonly #listeners = new Set<EnvelopeListener>();
+
+  constructor(init: FeedLibraryInit) {
+    this.store = init.store;
+    this.#init = init;
+  }
+
+  onEnvelope(listener: EnvelopeListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** The open feed `id` (opened and loaded on first use: own when the author is one of ours). */
+  feed(id: string): Promise<Feed> {
+    const open = this.#open.get(id);
+    if (open) {
+      this.#open.delete(id);
+      this.#open.set(id, open);
+      return open;
+    }
+    const { author, name } = parseFeedId(id);
+    const authorText = encodePublicKey(author);
+    const own = this.#init.isOwn(authorText);
+    const feed = createFeed({
+      store: this.store,
+      author,
+      name,
+      ...(own ? { signer: this.#init.signerFor(authorText) } : {}),
+      ownership: (own ? 'own' : 'cached') satisfies Ownership,
+      ...(this.#init.now ? { now: this.#init.now } : {}),
+    });
+    feed.addEventListener('envelope', (event) => {
+      const detail = (event as CustomEvent<FeedEnvelopeEvent>).detail;
+      for (const listener of this.#listeners) {
+        try {
+          listener(detail.feedId, detail.seq, detail.bytes, detail.local);
+        } catch (error) {
+          this.#init.log.warn('envelope listener failed', error);
+        }
+      }
+    });
+    const opening = feed.start().then(
+      () => feed,
+      (error: unknown) => {
+        this.#open.delete(id);
+        throw error;
+      },
+    );
+    this.#open.set(id, opening);
+    while (this.#open.size > MAX_OPEN_FEEDS) {
+      const [oldest, promise] = this.#open.entries().next().value!;
+      this.#open.delete(oldest);
+      void promise.then((f) => f.stop()).catch(() => {});
+    }
+    return opening;
+  }
+
+  /** Applies a batch from a peer: snapshot first, then envelopes, each verified by lib/feeds. */
+  async receive(id: string, batch: { snapshot: Uint8Array | null; envelopes: readonly Uint8Array[] }): Promise<ReceivedBatch> {
+    const feed = await this.feed(id);
+    const refused: P2pbError[] = [];
+    if (batch.snapshot) {
+      try {
+        await feed.receiveSnapshot(batch.snapshot);
+      } catch (error) {
+        if (!(error instanceof P2pbError) || error.code === 'STORAGE_FULL') throw error;
+        refused.push(error);
+      }
+    }
+    let appended = 0;
+    if (batch.envelopes.length > 0) {
+      const result = await feed.receiveMany(batch.envelopes);
+      appended = result.appended;
+      for (const { error } of result.refused) {
+        if (error.code === 'STORAGE_FULL') throw error;
+        // An envelope we already hold is not a refusal worth reporting.
+        if (error.code !== 'REPLAYED_ENVELOPE') refused.push(error);
+      }
+    }
+    return { feed: id, appended, refused, head: feed.head(), gapAfter: feed.gapAfter() };
+  }
+
+  /** Writes a Yjs update to one of the person's feeds: one signed envelope. */
+  async write(author: string, name: string, update: Uint8Array): Promise<FeedHead> {
+    checkYjsUpdate(update, 'update');
+    const feed = await this.feed(feedIdOf(parseFeedId(`${author}/${name}`).author, name));
+    await feed.transact((doc) => Y.applyUpdate(doc, update));
+    return feed.head()!;
+  }
+
+  /** The feed's whole state as one Yjs update (empty document when nothing is held). */
+  async state(id: string): Promise<{ update: Uint8Array; head: FeedHead | null }> {
+    const feed = await this.feed(id);
+    return { update: Y.encodeStateAsUpdate(feed.doc!), head: feed.head() };
+  }
+
+  /** The stored head of `id` without opening it. */
+  head(id: string): Promise<FeedHead | null> {
+    return this.store.head(id);
+  }
+
+  /** Heads of stored feeds the query covers and `allowed` lets through. */
+  async heads(query: FeedQuery, allowed: (feed: string) => boolean = () => true): Promise<Head[]> {
+    const heads: Head[] = [];
+    const named = new Set(query.feeds);
+    const authors = new Set(query.authors);
+    for (const info of await this.store.feeds()) {
+      if (!info.head || !allowed(info.id)) continue;
+      if (!named.has(info.id) && !authors.has(info.id.slice(0, info.id.indexOf('/')))) continue;
+      heads.push({ feed: info.id, seq: info.head.seq, hash: info.head.hash });
+      if (heads.length >= MAX_HEADS) break;
+    }
+    return heads;
+  }
+
+  pull(id: string, after: number, limit: number, signal?: AbortSignal): Promise<PullResult> {
+    return pullFeed(this.store, id, after, { limit, ...(signal ? { signal } : {}) });
+  }
+
+  async close(): Promise<void> {
+    const open = [...this.#open.values()];
+    this.#open.clear();
+    await Promise.all(open.map((p) => p.then((f) => f.stop()).catch(() => {})));
+  }
+}

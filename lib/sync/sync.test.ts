@@ -1,0 +1,226 @@
+/**
+ * Sync over real libp2p (memory transport): push within a subscription, pull in batches,
+ * re-serving from a cache when the author is gone, resuming after a reconnect, members only.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { createSigningKey, encodePublicKey, generateKeyPair } from '../identity/index.ts';
+import { createAddressRecord } from '../records/index.ts';
+import { MemoryFeedStore } from '../store/index.ts';
+import { createMemoryLogger } from '../util/log.ts';
+import { createNetworkId, createNetworkNode, createPeerKey, createNetworkSecret, DEFAULT_ADDRESS_RECORD_TTL } from '../net/index.ts';
+import type { NetworkNode } from '../net/index.ts';
+import { firstSelfQuery, memoryNodeConfig } from '../net/test-support.ts';
+import { FeedLibrary } from './library.ts';
+import { FeedSync } from './sync.ts';
+import { requestPull } from './peer.ts';
+
+interface Peer {
+  node: NetworkNode;
+  library: FeedLibrary;
+  sync: FeedSync;
+  identity: string;
+  stop(): Promise<void>;
+}
+
+const started: Peer[] = [];
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((p) => p.stop()));
+});
+
+async function startPeer(networkId: string, bootstrap: string[], options: { secret?: Uint8Array; publish?: boolean } = {}): Promise<Peer> {
+  const { secretKey } = await generateKeyPair();
+  const signer = await createSigningKey(secretKey);
+  const identity = encodePublicKey(signer.publicKey);
+  const node = await createNetworkNode({
+    ...memoryNodeConfig(networkId),
+    network: { id: networkId, bootstrap, ...(options.secret ? { secret: options.secret } : {}) },
+    peerKey: await createPeerKey(),
+  });
+  const ready = bootstrap.length > 0 ? firstSelfQuery(node) : Promise.resolve();
+  const store = new MemoryFeedStore();
+  await store.start();
+  const log = createMemoryLogger();
+  const library = new FeedLibrary({ store, signerFor: () => signer, isOwn: (a) => a === identity, log });
+  const seen = new Set<string>();
+  const sync = new FeedSync({
+    node,
+    library,
+    log,
+    serves: (feed) => feed.startsWith(`${identity}/`) || seen.has(feed),
+    received: (feed) => seen.add(feed),
+  });
+  await sync.start();
+  await ready;
+  if (options.publish !== false && bootstrap.length > 0) {
+    const record = await createAddressRecord({
+      secretKey,
+      networkId,
+      servedBy: [{ kind: 'device', peerId: node.peerId.toString(), multiaddrs: node.getMultiaddrs().map((ma) => ma.decapsulateCode(421).toString()) }],
+      sequence: 1,
+      expiresAt: Date.now() + DEFAULT_ADDRESS_RECORD_TTL,
+    });
+    await node.publish(record);
+  }
+  let stopped = false;
+  const peer: Peer = {
+    node,
+    library,
+    sync,
+    identity,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await sync.stop();
+      await library.close();
+      await node.stop();
+      await store.stop();
+    },
+  };
+  started.push(peer);
+  return peer;
+}
+
+function textUpdate(text: string, doc = new Y.Doc()): Uint8Array {
+  const before = Y.encodeStateVector(doc);
+  doc.getText('t').insert(doc.getText('t').length, text);
+  return Y.encodeStateAsUpdate(doc, before);
+}
+
+async function textOf(library: FeedLibrary, feed: string): Promise<string> {
+  const doc = new Y.Doc();
+  Y.applyUpdate(doc, (await library.state(feed)).update);
+  return doc.getText('t').toString();
+}
+
+/** Resolves when `library` stores envelope `seq` of `feed` (registered before the action). */
+function stored(library: FeedLibrary, feed: string, seq: number, timeout = 10_000): Promise<number> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`envelope ${seq} of ${feed} not stored within ${timeout} ms`));
+    }, timeout);
+    const off = library.onEnvelope((f, s) => {
+      if (f === feed && s >= seq) {
+        clearTimeout(timer);
+        off();
+        resolve(performance.now() - started);
+      }
+    });
+  });
+}
+
+async function bootstrapNode(networkId: string, secret?: Uint8Array): Promise<NetworkNode> {
+  const node = await createNetworkNode({
+    ...memoryNodeConfig(networkId),
+    network: { id: networkId, ...(secret ? { secret } : {}) },
+    peerKey: await createPeerKey(),
+  });
+  started.push({ node, stop: () => node.stop() } as Peer);
+  return node;
+}
+
+describe('feed sync between peers', () => {
+  it('pushes a new envelope to a follower, and a fresh peer gets the feed from a cache when the author is gone', async () => {
+    const networkId = createNetworkId();
+    const boot = await bootstrapNode(networkId);
+    const bootstrap = boot.getMultiaddrs().map(String);
+    const a = await startPeer(networkId, bootstrap);
+    const b = await startPeer(networkId, bootstrap);
+    const feed = `${a.identity}/posts`;
+    const doc = new Y.Doc();
+    await a.library.write(a.identity, 'posts', textUpdate('hello ', doc));
+
+    const follow = b.sync.follow(a.identity);
+    await follow.ready;
+    expect(follow.peer).toBe(a.node.peerId.toString());
+    expect(await textOf(b.library, feed)).toBe('hello ');
+
+    // Push: B stores A's next envelope without asking.
+    const arrived = stored(b.library, feed, 2);
+    await a.library.write(a.identity, 'posts', textUpdate('world', doc));
+    const elapsed = await arrived;
+    expect(elapsed).toBeLessThan(1000);
+    expect(await textOf(b.library, feed)).toBe('hello world');
+
+    // A leaves for good. C, new, finds B through the DHT provider records and reads A's feed.
+    follow.stop();
+    await a.stop();
+    const c = await startPeer(networkId, bootstrap);
+    const result = await c.sync.fetch(a.identity);
+    expect(result.from).toBe(b.node.peerId.toString());
+    expect(result.feeds.map((f) => f.head?.seq)).toEqual([2]);
+    expect(await textOf(c.library, feed)).toBe('hello world');
+  }, 60_000);
+
+  it('pulls a long feed in bounded batches, and resumes a subscription after a disconnect', async () => {
+    const networkId = createNetworkId();
+    const boot = await bootstrapNode(networkId);
+    const bootstrap = boot.getMultiaddrs().map(String);
+    const a = await startPeer(networkId, bootstrap);
+    const b = await startPeer(networkId, bootstrap);
+    const feed = `${a.identity}/log`;
+    const doc = new Y.Doc();
+    for (let i = 0; i < 300; i++) await a.library.write(a.identity, 'log', textUpdate(`${i};`, doc));
+
+    // One pull answer is one bounded batch…
+    const batch = await requestPull(await b.sync.openStream(a.node.peerId), feed, 0);
+    expect(batch.envelopes.length).toBe(256);
+    expect(batch.head?.seq).toBe(300);
+    // …and pull() keeps asking until it reaches the holder's head.
+    const pulled = await b.sync.pull(a.node.peerId, feed);
+    expect(pulled.head?.seq).toBe(300);
+
+    const follow = b.sync.follow(a.identity);
+    await follow.ready;
+    // Cut every connection between them; the subscription comes back by itself.
+    await a.node.libp2p.hangUp(b.node.peerId);
+    const arrived = stored(b.library, feed, 301, 20_000);
+    await a.library.write(a.identity, 'log', textUpdate('after;', doc));
+    await arrived;
+    expect((await textOf(b.library, feed)).endsWith('299;after;')).toBe(true);
+    follow.stop();
+  }, 60_000);
+
+  it('refuses a forged envelope pushed by a holder, and keeps what it had', async () => {
+    const networkId = createNetworkId();
+    const boot = await bootstrapNode(networkId);
+    const bootstrap = boot.getMultiaddrs().map(String);
+    const a = await startPeer(networkId, bootstrap);
+    const b = await startPeer(networkId, bootstrap);
+    const feed = `${a.identity}/posts`;
+    await a.library.write(a.identity, 'posts', textUpdate('real'));
+    await b.sync.pull(a.node.peerId, feed);
+    // A forged second envelope: the real one with its last signature byte flipped.
+    const real = await a.library.pull(feed, 0, 1);
+    const forged = real.envelopes[0]!.slice();
+    forged[forged.length - 1]! ^= 1;
+    const result = await b.library.receive(feed, { snapshot: null, envelopes: [forged] });
+    expect(result.appended).toBe(0);
+    expect((await b.library.head(feed))?.seq).toBe(1);
+    expect(await textOf(b.library, feed)).toBe('real');
+  }, 30_000);
+
+  it('serves a closed network to members only', async () => {
+    const networkId = createNetworkId();
+    const secret = createNetworkSecret();
+    const boot = await bootstrapNode(networkId, secret);
+    const bootstrap = boot.getMultiaddrs().map(String);
+    const a = await startPeer(networkId, bootstrap, { secret });
+    await a.library.write(a.identity, 'posts', textUpdate('members only'));
+    // A node with the network id but without the secret: every connection fails the handshake.
+    const outsider = await createNetworkNode({ ...memoryNodeConfig(networkId), network: { id: networkId }, peerKey: await createPeerKey() });
+    started.push({ stop: () => outsider.stop() } as Peer);
+    let error: unknown;
+    try {
+      await outsider.libp2p.dialProtocol(a.node.getMultiaddrs()[0]!, a.sync.protocol, { signal: AbortSignal.timeout(5000) });
+    } catch (e) {
+      error = e;
+    }
+    // A different network key means a different Noise prologue: the handshake itself fails.
+    expect((error as Error)?.name).toBe('EncryptionFailedError');
+    expect(await a.library.head(`${a.identity}/posts`)).not.toBeNull();
+  }, 30_000);
+});
+
