@@ -26,6 +26,8 @@ import {
 import type { WebRTCCertificate } from './certificate.ts';
 import { HOST_CREATE_TIMEOUT, RELOAD_DEBOUNCE, START_CONCURRENCY } from './constants.ts';
 import { DataDir } from './data-dir.ts';
+import { openDhtStore } from './dht-store.ts';
+import type { DhtStore } from './dht-store.ts';
 import type { NetworkEntry, NodeSettings } from './data-dir.ts';
 import {
   HostFailedError,
@@ -67,6 +69,8 @@ export interface AlwaysOnNodeEvents {
 interface Running {
   entry: NetworkEntry;
   node: NetworkNode;
+  /** The network's DHT records on disk; closed after the node stops. */
+  store: DhtStore;
 }
 
 /** What, in a network's file, needs the network's node restarted when it changes. */
@@ -201,12 +205,13 @@ export class AlwaysOnNode extends EventTarget {
     this.#watcher?.close();
     this.#watcher = undefined;
     await this.#serial(async () => {
-      const stops = [...this.#running.values()].map(async ({ entry, node }) => {
+      const stops = [...this.#running.values()].map(async ({ entry, node, store }) => {
         try {
           await node.stop();
         } catch (error) {
           this.#log.warn('stopping network', entry.id, 'failed', detail(error));
         }
+        await store.close().catch((error: unknown) => this.#log.warn('closing the DHT records of', entry.id, 'failed', detail(error)));
         this.#running.delete(entry.id);
         this.#emit('network:stopped', { id: entry.id });
       });
@@ -247,6 +252,7 @@ export class AlwaysOnNode extends EventTarget {
           await this.#stopNetwork(id, entry === undefined ? 'left' : 'changed');
         }
       }
+      await this.#removeStaleDhtStores();
       const toStart = entries.filter((entry) => !this.#running.has(entry.id));
       await pool(toStart, START_CONCURRENCY, async (entry) => {
         options.signal?.throwIfAborted();
@@ -275,6 +281,8 @@ export class AlwaysOnNode extends EventTarget {
           ? interfaceHosts(settings.host === '::' ? 6 : 4)
           : [settings.host];
     const announced = [...announceAddresses(announceHosts, entry.port), ...entry.announce];
+    const store = await openDhtStore(this.dataDir.dhtStorePath(entry.id), { log: this.#log });
+    if (store.dropped > 0) this.#log.debug(`network ${entry.id}: dropped ${store.dropped} expired DHT record(s) on start`);
     const config: NetworkNodeConfig & { webRTCDirectCertificate?: WebRTCCertificate } = {
       network: {
         id: entry.id,
@@ -295,6 +303,8 @@ export class AlwaysOnNode extends EventTarget {
       // Keeps the WebRTC-direct certhash (and so the invites) the same across restarts, once
       // lib/net passes it to webRTCDirect({ certificate }); see docs/node.md.
       webRTCDirectCertificate: entry.certificate,
+      // DHT records on disk, so a restart keeps what browsers stored here (dht-store.ts).
+      datastore: store.datastore,
       log: nodeLogger(`net:${entry.id.slice(0, 8)}`, this.#sink),
     };
     let node: NetworkNode;
@@ -320,6 +330,7 @@ export class AlwaysOnNode extends EventTarget {
         );
       }
     } catch (error) {
+      await store.close().catch(() => {});
       const { code, message } = detail(error);
       if (this.#failed.get(entry.id) !== message) {
         this.#log.error(`network "${entry.name}" (${entry.id}) did not start on port ${entry.port}:`, message);
@@ -330,7 +341,7 @@ export class AlwaysOnNode extends EventTarget {
     }
     this.#failed.delete(entry.id);
     udpPortsUsedInProcess.add(entry.port);
-    this.#running.set(entry.id, { entry, node });
+    this.#running.set(entry.id, { entry, node, store });
     const summary = this.#summary(entry);
     const pinned = summary.addresses.some((a) => a.includes(`/certhash/${entry.certificate.certhash}/`));
     if (!pinned && summary.addresses.some((a) => a.includes('/webrtc-direct/'))) {
@@ -339,6 +350,15 @@ export class AlwaysOnNode extends EventTarget {
     this.#log.info(`network "${entry.name}" (${entry.id}, ${entry.secret ? 'closed' : 'open'}) started as ${entry.peerId}`);
     this.#emit('network:started', summary);
     return node;
+  }
+
+  /** Deletes the DHT records of networks that left the data directory (also while this node was down). */
+  async #removeStaleDhtStores(): Promise<void> {
+    try {
+      await this.dataDir.removeStaleDhtStores(new Set(this.#running.keys()));
+    } catch (error) {
+      this.#log.warn('removing DHT records of removed networks failed', detail(error));
+    }
   }
 
   async #stopNetwork(id: string, reason: string): Promise<void> {
@@ -350,6 +370,7 @@ export class AlwaysOnNode extends EventTarget {
     } catch (error) {
       this.#log.warn('stopping network', id, 'failed', detail(error));
     }
+    await running.store.close().catch((error: unknown) => this.#log.warn('closing the DHT records of', id, 'failed', detail(error)));
     this.#log.info(`network "${running.entry.name}" (${id}) stopped (${reason})`);
     this.#emit('network:stopped', { id });
   }
@@ -409,6 +430,7 @@ export class AlwaysOnNode extends EventTarget {
       const entry = await this.dataDir.getNetwork(idOrPrefix);
       await this.#stopNetwork(entry.id, 'left');
       await this.dataDir.removeNetwork(entry.id);
+      await this.#removeStaleDhtStores();
     });
   }
 

@@ -3,7 +3,7 @@
  * Connection and relay limits of each network's libp2p node are lib/net's
  * (ALWAYS_ON_MAX_CONNECTIONS, RELAY_*, INBOUND_CONNECTION_THRESHOLD).
  */
-import { DAY, KiB, MILLISECOND, SECOND } from '../util/time.ts';
+import { DAY, HOUR, KiB, MILLISECOND, MiB, SECOND } from '../util/time.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Data directory (docs/node.md#data-directory)
@@ -28,6 +28,24 @@ export const DATA_DIR_MODE = 0o700;
 export const MAX_DATA_FILE_BYTES = 64 * KiB;
 /** A changed networks/ directory is re-read this long after the last change event. */
 export const RELOAD_DEBOUNCE = 200 * MILLISECOND;
+
+// ---------------------------------------------------------------------------------------------
+// DHT records on disk (docs/node.md#dht-records)
+
+/** Each network's kad-dht records live in a LevelDB database at <data>/dht/<networkId>/. */
+export const DHT_STORES_DIR = 'dht';
+/**
+ * LevelDB sizes per network (classic-level's defaults are 8 MiB of cache, a 4 MiB write buffer
+ * and 1000 open files): records are small, and one node may serve a hundred networks or more.
+ */
+export const DHT_STORE_CACHE_BYTES = 1 * MiB;
+export const DHT_STORE_WRITE_BUFFER_BYTES = 1 * MiB;
+export const DHT_STORE_MAX_OPEN_FILES = 64;
+/**
+ * kad-dht stops serving a stored record this long after it received it (its PROVIDERS_VALIDITY);
+ * such records are deleted when a store opens. Publishers put theirs again every hour.
+ */
+export const DHT_RECORD_MAX_AGE = 48 * HOUR;
 
 // ---------------------------------------------------------------------------------------------
 // Listening

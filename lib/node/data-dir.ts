@@ -5,6 +5,7 @@
  *     <data>/front-door.json          the front door's peer key, port and certificate   (0600)
  *     <data>/networks/<id>.json       one file per network: key, port, certificate,
  *                                     name, secret, bootstrap peers, engine settings    (0600)
+ *     <data>/dht/<id>/                each network's DHT records (LevelDB; dht-store.ts)
  *     <data>/run.pid                  held by the `run` that serves the directory
  *
  * Every file is JSON with `version`, written atomically (temporary file, fsync, rename), so a
@@ -32,6 +33,7 @@ import {
   DEFAULT_DATA_DIR_NAME,
   DEFAULT_MAX_HOSTED_NETWORKS,
   DEFAULT_RUN_HOST,
+  DHT_STORES_DIR,
   FRONT_DOOR_FILE,
   LOCK_FILE,
   MAX_DATA_FILE_BYTES,
@@ -296,10 +298,13 @@ function processAlive(pid: number): boolean {
 export class DataDir {
   readonly path: string;
   readonly networksPath: string;
+  /** Where each network's DHT record database lives (dht/<networkId>/). */
+  readonly dhtStoresPath: string;
 
   private constructor(dir: string) {
     this.path = dir;
     this.networksPath = path.join(dir, NETWORKS_DIR);
+    this.dhtStoresPath = path.join(dir, DHT_STORES_DIR);
   }
 
   /**
@@ -496,6 +501,34 @@ export class DataDir {
       throw new NetworkNotFoundError(id);
     }
     await rm(this.networkFile(id));
+  }
+
+  /** The directory of a network's DHT record database (dht-store.ts opens it). */
+  dhtStorePath(id: string): string {
+    if (!isNetworkId(id)) throw new DataDirInvalidError(path.join(this.dhtStoresPath, String(id)), 'not a network id');
+    return path.join(this.dhtStoresPath, id);
+  }
+
+  /**
+   * Deletes the DHT record databases of networks that have no file in networks/ any more (left,
+   * or never started), except those in `keep`. Only the `run` holding the lock calls this: it
+   * alone has the databases open. @returns the ids whose database was deleted
+   */
+  async removeStaleDhtStores(keep: ReadonlySet<string> = new Set()): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dhtStoresPath);
+    } catch (error) {
+      if (isNotFound(error)) return [];
+      throw error;
+    }
+    const removed: string[] = [];
+    for (const id of names) {
+      if (!isNetworkId(id) || keep.has(id) || (await this.hasNetwork(id))) continue;
+      await rm(path.join(this.dhtStoresPath, id), { recursive: true, force: true });
+      removed.push(id);
+    }
+    return removed;
   }
 
   async #frontDoorPort(): Promise<number | undefined> {
