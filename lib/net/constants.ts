@@ -108,6 +108,18 @@ export const ALWAYS_ON_MAX_CONNECTIONS = 1024;
  */
 export const PING_MAX_STREAMS = 4;
 
+/**
+ * libp2p's connection monitor on an always-on node (its defaults: a ping every 10 s, aborting the
+ * connection when one takes longer than an adaptive timeout with a 5 s floor). A busy node's event
+ * loop stalls for longer than that under CPU load, and every connection it then fails to ping in
+ * time is cut, browsers' relay reservations with it. Dead peers are still reaped, within about a
+ * minute: the interval is no shorter than the longest timeout, so at most one monitor ping per
+ * connection is in flight and kad-dht's pings keep their share of PING_MAX_STREAMS.
+ */
+export const ALWAYS_ON_PING_INTERVAL = 30 * SECOND;
+export const ALWAYS_ON_PING_MIN_TIMEOUT = 20 * SECOND;
+export const ALWAYS_ON_PING_MAX_TIMEOUT = 30 * SECOND;
+
 /** Circuit relay v2 server limits on an always-on node. */
 export const RELAY_MAX_RESERVATIONS = 512;
 export const RELAY_RESERVATION_TTL = 2 * HOUR;

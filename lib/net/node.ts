@@ -43,6 +43,9 @@ import type { AddressRecord } from '../records/index.ts';
 import {
   ADDRESS_RECORD_NAMESPACE,
   ALWAYS_ON_MAX_CONNECTIONS,
+  ALWAYS_ON_PING_INTERVAL,
+  ALWAYS_ON_PING_MAX_TIMEOUT,
+  ALWAYS_ON_PING_MIN_TIMEOUT,
   BOOTSTRAP_DIAL_TIMEOUT,
   DEFAULT_DHT_ALPHA,
   DEFAULT_DHT_K_BUCKET_SIZE,
@@ -872,6 +875,16 @@ export async function createNetworkNode(
         maxConnections: config.maxConnections ?? (role === 'always-on' ? ALWAYS_ON_MAX_CONNECTIONS : DEVICE_MAX_CONNECTIONS),
         inboundConnectionThreshold: INBOUND_CONNECTION_THRESHOLD,
       },
+      // An always-on node under CPU load misses libp2p's 5 s ping floor and would abort healthy
+      // connections (and the relay reservations on them); it still reaps dead ones, just later.
+      ...(role === 'always-on'
+        ? {
+            connectionMonitor: {
+              pingInterval: ALWAYS_ON_PING_INTERVAL,
+              pingTimeout: { minTimeout: ALWAYS_ON_PING_MIN_TIMEOUT, maxTimeout: ALWAYS_ON_PING_MAX_TIMEOUT },
+            },
+          }
+        : {}),
       ...(config.datastore === undefined ? {} : { datastore: config.datastore }),
       ...(config.logger === undefined ? {} : { logger: config.logger }),
       services: services as never,
