@@ -3,11 +3,13 @@
  * RTCPeerConnection), created once, checked for readiness before use and recreated if it is
  * gone. Firefox: right here in the background page.
  */
-import { createEngine, type Engine, type Signer } from '@/lib/engine/index.ts';
+import { ENGINE_DB, FEEDS_DB, createEngine, feedEventToWire, type Engine, type Signer } from '@/lib/engine/index.ts';
+import { IdbFeedStore } from '@/lib/store/idb.ts';
 import {
   ENGINE_TARGET,
   PROTOCOL_VERSION,
   RemoteError,
+  type BackgroundMethods,
   type EngineMethods,
   type EngineStatus,
   type TargetedRequest,
@@ -18,8 +20,7 @@ import { SECOND } from '@/lib/util/time.ts';
 import type { Logger } from '@/lib/util/log.ts';
 import { IdbKeyValueStore } from '@/lib/kv/idb.ts';
 
-/** The engine's IndexedDB database (offscreen document on Chrome, background page on Firefox). */
-export const ENGINE_DB = 'p2pb-engine';
+
 
 const OFFSCREEN_PATH = '/offscreen.html';
 /** How long a new offscreen document may take to announce that its engine started. */
@@ -31,8 +32,20 @@ export interface EngineHost extends EngineClient {
 }
 
 /** Firefox: the engine lives in this page, keeping its state in this page's IndexedDB. */
-export function inProcessEngineHost(signer: Signer, log: Logger, onChange: () => void): EngineHost {
-  const engine: Engine = createEngine({ host: 'background' })({ signer, log, kv: new IdbKeyValueStore(ENGINE_DB), onChange });
+export function inProcessEngineHost(
+  signer: Signer,
+  log: Logger,
+  onChange: () => void,
+  onFeed: (event: BackgroundMethods['engine.feed']['params']) => void,
+): EngineHost {
+  const engine: Engine = createEngine({ host: 'background' })({
+    signer,
+    log,
+    kv: new IdbKeyValueStore(ENGINE_DB),
+    store: new IdbFeedStore(FEEDS_DB),
+    onChange,
+    onFeed: (event) => onFeed(feedEventToWire(event)),
+  });
   const started = engine.start();
   return {
     async status() {

@@ -42,7 +42,7 @@ export default defineBackground({
       identities: async () => (await ready).handleEngineRequest('signer.identities', undefined) as never,
     };
     const engine: EngineHost = import.meta.env.FIREFOX
-      ? inProcessEngineHost(signer, log, () => service?.engineChanged())
+      ? inProcessEngineHost(signer, log, () => service?.engineChanged(), (event) => service?.engineFeed(event))
       : offscreenEngineHost(log);
 
     // Prompt windows, and which prompt each shows (closing one is a refusal).
@@ -155,6 +155,11 @@ export default defineBackground({
       }
       if (message.method === 'engine.changed') {
         service?.engineChanged();
+        sendResponse({ ok: true, result: null });
+        return undefined;
+      }
+      if (message.method === 'engine.feed') {
+        service?.engineFeed(message.params as Parameters<Service['engineFeed']>[0]);
         sendResponse({ ok: true, result: null });
         return undefined;
       }

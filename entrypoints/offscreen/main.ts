@@ -3,7 +3,7 @@
  * and IndexedDB; the service worker does not). It answers engine requests from the background
  * and asks the background for signatures: no private key ever reaches this document.
  */
-import { createEngine, type Signer } from '@/lib/engine/index.ts';
+import { ENGINE_DB, FEEDS_DB, createEngine, feedEventToWire, type Signer } from '@/lib/engine/index.ts';
 import {
   BACKGROUND_TARGET,
   ENGINE_TARGET,
@@ -21,8 +21,7 @@ import { createLogger } from '@/lib/util/log.ts';
 import { IdbKeyValueStore } from '@/lib/kv/idb.ts';
 
 const log = createLogger('offscreen');
-/** The engine database; the same name the Firefox background uses. */
-const ENGINE_DB = 'p2pb-engine';
+import { IdbFeedStore } from '@/lib/store/idb.ts';
 const CHANGE_COALESCE = 100;
 let changeQueued = false;
 let nextId = 1;
@@ -48,6 +47,10 @@ const engine = createEngine({ host: 'offscreen' })({
   signer,
   log,
   kv: new IdbKeyValueStore(ENGINE_DB),
+  store: new IdbFeedStore(FEEDS_DB),
+  onFeed: (event) => {
+    askBackground('engine.feed', feedEventToWire(event)).catch((err: unknown) => log.debug('background not listening', err));
+  },
   // Coalesced: a burst of connection events becomes one refresh of the popup.
   onChange: () => {
     if (changeQueued) return;

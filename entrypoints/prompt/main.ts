@@ -37,11 +37,12 @@ function draw(): void {
     void decide({ approved: true });
     return render(app, h('p', { class: 'empty' }, 'Unlocked.'));
   }
-  render(app, prompt.kind === 'identity' ? identityPrompt(state, prompt) : signPrompt(state, prompt));
+  render(app, prompt.kind === 'identity' ? identityPrompt(state, prompt) : prompt.kind === 'write' ? writePrompt(state, prompt) : signPrompt(state, prompt));
 }
 
 function intro(): HTMLElement {
-  const what = prompt!.kind === 'sign' ? 'asks you to sign a message' : 'asks which identity you want it to see';
+  const what =
+    prompt!.kind === 'sign' ? 'asks you to sign a message' : prompt!.kind === 'write' ? 'asks to write to one of your feeds' : 'asks which identity you want it to see';
   return h('section', { class: 'card' }, h('p', { class: 'origin', testid: 'prompt-origin' }, prompt!.origin), h('p', { class: 'muted' }, what));
 }
 
@@ -90,6 +91,24 @@ function signPrompt(_s: UiState, p: PromptView): HTMLElement {
     h('div', { class: 'buttons' },
       h('button', { testid: 'prompt-reject', onclick: () => void decide({ approved: false }) }, 'Refuse'),
       h('button', { class: 'primary', testid: 'prompt-approve', onclick: () => void decide({ approved: true, remember: remember.checked }) }, 'Sign'),
+    ),
+  );
+}
+
+function writePrompt(_s: UiState, p: PromptView): HTMLElement {
+  const remember = h('input', { type: 'checkbox', testid: 'prompt-remember' });
+  return h(
+    'section',
+    { class: 'card stack', testid: 'prompt', 'data-kind': p.kind },
+    h('h2', {}, 'Publish to your feed?'),
+    h('p', { class: 'origin', testid: 'prompt-origin' }, p.origin),
+    p.identity ? h('p', { class: 'muted' }, 'As ', h('strong', {}, p.identity.displayName), ` (${shortKey(p.identity.publicKey)})`) : null,
+    h('p', { class: 'muted' }, 'Feed: ', h('strong', { testid: 'prompt-feed' }, p.feed ?? '')),
+    h('p', { class: 'muted' }, `${p.message?.bytes ?? 0} bytes of data, signed by this identity and shared with the people who follow it in your networks.`),
+    h('label', { class: 'check' }, remember, 'Let this site write to my feeds without asking me each time'),
+    h('div', { class: 'buttons' },
+      h('button', { testid: 'prompt-reject', onclick: () => void decide({ approved: false }) }, 'Refuse'),
+      h('button', { class: 'primary', testid: 'prompt-approve', onclick: () => void decide({ approved: true, remember: remember.checked }) }, 'Publish'),
     ),
   );
 }

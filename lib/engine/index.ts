@@ -17,8 +17,20 @@ import type { KeyValueStore } from '../kv/index.ts';
 import { MemoryKeyValueStore } from '../kv/index.ts';
 import { createLogger, type Logger } from '../util/log.ts';
 import { NetworkManager, type NetworkManagerInit } from './networks.ts';
+import { FeedService, type FeedEvent } from './feeds.ts';
+import { MemoryFeedStore, type FeedStore } from '../store/index.ts';
+import { FeedLibrary } from '../sync/library.ts';
+import { fromBase64url, toBase64url } from '../util/bytes.ts';
+import { decodePublicKey } from '../identity/index.ts';
 
-export { NetworkManager, UnknownNetworkError } from './networks.ts';
+export { NetworkManager, UnknownNetworkError, HostingError } from './networks.ts';
+export { FeedService, feedEventToWire } from './feeds.ts';
+
+/** IndexedDB databases of the engine (offscreen document on Chrome, background page on Firefox). */
+export const ENGINE_DB = 'p2pb-engine';
+/** The person's feeds (lib/store). */
+export const FEEDS_DB = 'p2pb-feeds';
+export type { FeedEvent } from './feeds.ts';
 
 /** Signatures on the engine's behalf, in engine contexts only (address records, later feeds). */
 export interface Signer {
@@ -39,6 +51,10 @@ export interface EngineComponents {
   now?: () => number;
   /** Told after any change a UI would show (network status, peers). */
   onChange?: () => void;
+  /** The feed store: IndexedDB in the browser, a file store on disk in Node, memory in tests. */
+  store?: FeedStore;
+  /** Told when a followed or own feed grows. */
+  onFeed?: (event: FeedEvent) => void;
 }
 
 export interface Engine {
@@ -46,6 +62,8 @@ export interface Engine {
   stop(): Promise<void>;
   readonly running: boolean;
   readonly networks: NetworkManager;
+  readonly feeds: FeedService;
+  readonly library: FeedLibrary;
   status(): EngineStatus;
   /** Answers one request from the background; unknown methods are an UNSUPPORTED_METHOD error. */
   handle(method: string, params: unknown): Promise<unknown>;
@@ -58,13 +76,35 @@ export const createEngine =
     const now = components.now ?? Date.now;
     let startedAt = 0;
     let running = false;
-    const networks = new NetworkManager(init.networks ?? {}, {
-      kv: components.kv ?? new MemoryKeyValueStore(),
-      signer: components.signer,
+    const kv = components.kv ?? new MemoryKeyValueStore();
+    const store = components.store ?? new MemoryFeedStore();
+    // The vault signs; the engine only knows which identities exist (refreshed on use).
+    let own = new Set<string>();
+    const refreshIdentities = async () => {
+      own = new Set((await components.signer.identities()).map((i) => i.publicKey));
+    };
+    const library = new FeedLibrary({
+      store,
       log,
       now,
+      signerFor: (author) =>
+        own.has(author)
+          ? { publicKey: decodePublicKey(author), sign: (context, message) => components.signer.sign(author, context, message) }
+          : undefined,
+      keeps: (author) => own.has(author),
     });
+    const networks = new NetworkManager(init.networks ?? {}, { kv, signer: components.signer, log, now, library });
+    const feeds = new FeedService(networks, library, kv, log);
     if (components.onChange) networks.onChange(components.onChange);
+    if (components.onFeed) feeds.onEvent(components.onFeed);
+    const bytesParam = (params: unknown, key: string): Uint8Array => {
+      try {
+        return fromBase64url(param<string>(params, key, 'string'));
+      } catch (error) {
+        if (error instanceof ProviderError) throw error;
+        throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, `${key} must be base64url`);
+      }
+    };
     const param = <T>(params: unknown, key: string, type: 'string' | 'boolean'): T => {
       const value = (params as Record<string, unknown> | null | undefined)?.[key];
       if (typeof value !== type) throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, `${key} must be a ${type}`);
@@ -100,16 +140,47 @@ export const createEngine =
         await networks.leave(param(params, 'id', 'string'));
         return null;
       },
+      'net.delegate': async (params) => networks.delegate(param(params, 'id', 'string')),
+      'net.revoke': async (params) => networks.revoke(param(params, 'id', 'string'), param(params, 'host', 'string')),
+      'feed.read': async (params) => {
+        const author = param<string>(params, 'author', 'string');
+        const name = param<string>(params, 'name', 'string');
+        const result = await feeds.read(param(params, 'identity', 'string'), author, name);
+        return { author, name, seq: result.seq, update: toBase64url(result.update), from: result.from };
+      },
+      'feed.write': async (params) => {
+        const identity = param<string>(params, 'identity', 'string');
+        if (!own.has(identity)) await refreshIdentities();
+        const { seq } = await feeds.write(identity, param(params, 'name', 'string'), bytesParam(params, 'update'));
+        return { seq };
+      },
+      'feed.follow': async (params) => {
+        await feeds.follow(param(params, 'identity', 'string'), param(params, 'author', 'string'));
+        return null;
+      },
+      'feed.unfollow': async (params) => {
+        await feeds.unfollow(param(params, 'identity', 'string'), param(params, 'author', 'string'));
+        return null;
+      },
+      'store.state': async () => {
+        const { maxBytes: _max, ...state } = store.state();
+        return state;
+      },
     };
 
     return {
       networks,
+      feeds,
+      library,
       get running() {
         return running;
       },
       async start() {
         if (running) return;
         startedAt = now();
+        await store.start();
+        await refreshIdentities().catch((err: unknown) => log.warn('identities unavailable (vault locked?)', err));
+        await feeds.load();
         running = true;
         log.info('started', status());
         // Networks start in the background: a slow bootstrap node must not hold up readiness.
@@ -117,7 +188,10 @@ export const createEngine =
       },
       async stop() {
         running = false;
+        feeds.stop();
         await networks.stop();
+        await library.close();
+        await store.stop();
         log.info('stopped');
       },
       status,

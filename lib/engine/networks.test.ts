@@ -1,3 +1,5 @@
+import { FeedLibrary } from '../sync/library.ts';
+import { MemoryFeedStore } from '../store/index.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryKeyValueStore } from '../kv/index.ts';
 import { encodeInvite } from '../net/invite.ts';
@@ -36,10 +38,12 @@ async function device(name: string) {
   const identity = await vault.createIdentity(name);
   const signer: Signer = { sign: (id, context, message) => vault.sign(id, context, message), identities: async () => [] };
   const kv = new MemoryKeyValueStore();
+  const store = new MemoryFeedStore();
+  await store.start();
   const make = () =>
     new NetworkManager(
       { node: { transports: { webRTC: false, webRTCDirect: false, webTransport: false } } },
-      { kv, signer, log: createMemoryLogger(), now: Date.now },
+      { kv, signer, log: createMemoryLogger(), now: Date.now, library: new FeedLibrary({ store, log: createMemoryLogger(), signerFor: () => undefined, keeps: () => false }) },
     );
   const manager = make();
   await manager.start();

@@ -7,7 +7,10 @@ import { decodePublicKey } from '../identity/index.ts';
 import type { KeyValueStore } from '../kv/index.ts';
 import { decodeInvite, encodeInvite, type EngineSettings, type NetworkInvite } from '../net/invite.ts';
 import { createNetworkNode, createPeerKey, peerIdOfKey, type NetworkNode, type NetworkNodeConfig } from '../net/node.ts';
-import { createAddressRecord, type AddressRecord, type RecordSigner } from '../records/index.ts';
+import { createAddressRecord, createHostingDelegation, type AddressRecord, type RecordSigner } from '../records/index.ts';
+import { peerIdFromString } from '@libp2p/peer-id';
+import type { FeedLibrary } from '../sync/library.ts';
+import { FeedSync } from '../sync/sync.ts';
 import type { ConnectView, NetworkView } from '../protocol/index.ts';
 import { fromBase64url, toBase64url } from '../util/bytes.ts';
 import { P2pbError } from '../util/errors.ts';
@@ -34,11 +37,28 @@ interface StoredNetwork {
   peerKey: string;
   joinedAt: number;
   sequence: number;
+  /** Always-on nodes this identity delegated hosting to in this network (listed in its record). */
+  hosts?: StoredHost[];
+}
+
+interface StoredHost {
+  peerId: string;
+  multiaddrs: string[];
+  /** Sequence of the delegation the host accepted (a revocation must be higher). */
+  sequence: number;
+  expiresAt: number;
 }
 
 interface StoredNetworks {
   version: typeof NETWORKS_VERSION;
   networks: StoredNetwork[];
+}
+
+/** Hosting could not be set up or ended as asked. */
+export class HostingError extends P2pbError {
+  constructor(message: string) {
+    super('HOSTING_FAILED', message);
+  }
 }
 
 export class UnknownNetworkError extends P2pbError {
@@ -63,13 +83,24 @@ export interface NetworkManagerComponents {
   signer: Signer;
   log: Logger;
   now: () => number;
+  /** The device's feeds: served and synced in every network. */
+  library: FeedLibrary;
 }
 
-interface Member {
+export interface Member {
   stored: StoredNetwork;
   node?: NetworkNode;
+  sync?: FeedSync;
+  /** Feeds received in this network: cached here, so re-served here (and only here). */
+  seen: Set<string>;
   status: NetworkView['status'];
 }
+
+/** How long a hosting delegation lasts; the device renews it while it runs. */
+export const HOSTING_DELEGATION_TTL = 30 * DAY;
+/** Feeds remembered as seen per network (oldest forgotten first). */
+const MAX_SEEN_FEEDS = 10_000;
+const seenKey = (networkId: string) => `seen:${networkId}`;
 
 /** Loopback and private addresses: a network whose bootstrap node is local (npm start, a LAN). */
 function isLocalAddress(address: string): boolean {
@@ -84,6 +115,8 @@ export class NetworkManager {
   readonly #c: NetworkManagerComponents;
   readonly #members = new Map<string, Member>();
   #onChange: () => void = () => {};
+  readonly #started = new Set<(member: Member) => void>();
+  readonly #seenSaves = new Map<string, ReturnType<typeof setTimeout>>();
 
   constructor(init: NetworkManagerInit, components: NetworkManagerComponents) {
     this.#init = init;
@@ -95,15 +128,35 @@ export class NetworkManager {
     this.#onChange = listener;
   }
 
+  /** Called with each member once its node and sync run (again after a restart). */
+  onStarted(listener: (member: Member) => void): void {
+    this.#started.add(listener);
+  }
+
+  members(): Member[] {
+    return [...this.#members.values()];
+  }
+
   async start(): Promise<void> {
     const stored = await this.#c.kv.get<StoredNetworks>(NETWORKS_KEY);
     if (stored && stored.version > NETWORKS_VERSION) throw new UnsupportedNetworksVersionError(stored.version);
-    for (const network of stored?.networks ?? []) this.#members.set(network.id, { stored: network, status: 'joining' });
+    for (const network of stored?.networks ?? []) this.#members.set(network.id, { stored: network, seen: new Set(), status: 'joining' });
     await Promise.all([...this.#members.values()].map((member) => this.#run(member)));
   }
 
   async stop(): Promise<void> {
-    await Promise.all([...this.#members.values()].map((member) => member.node?.stop()));
+    await Promise.all([...this.#members.values()].map((member) => this.#stopMember(member)));
+  }
+
+  async #stopMember(member: Member): Promise<void> {
+    const pending = this.#seenSaves.get(member.stored.id);
+    if (pending !== undefined) {
+      clearTimeout(pending);
+      this.#seenSaves.delete(member.stored.id);
+      await this.#saveSeen(member).catch(() => {});
+    }
+    await member.sync?.stop();
+    await member.node?.stop();
   }
 
   list(): NetworkView[] {
@@ -130,7 +183,7 @@ export class NetworkManager {
       joinedAt: this.#c.now(),
       sequence: 0,
     };
-    const member: Member = { stored, status: 'joining' };
+    const member: Member = { stored, seen: new Set(), status: 'joining' };
     this.#members.set(stored.id, member);
     try {
       await this.#save();
@@ -191,8 +244,99 @@ export class NetworkManager {
     if (!member) throw new UnknownNetworkError(id);
     this.#members.delete(id);
     await this.#save();
-    await member.node?.stop();
+    await this.#stopMember(member);
     this.#onChange();
+  }
+
+  /**
+   * Delegates hosting of this network's identity's feeds to the network's always-on node (its
+   * first bootstrap peer, or `hostPeerId`): signs a delegation through the vault, has the host
+   * accept it (it then follows and serves the feeds), and republishes the address record
+   * listing the host. The device keeps everything it had.
+   */
+  async delegate(id: string, options: { hostPeerId?: string; signal?: AbortSignal } = {}): Promise<NetworkView> {
+    const member = this.#members.get(id);
+    if (!member?.node || !member.sync) throw new UnknownNetworkError(id);
+    const { stored } = member;
+    const address = stored.bootstrap.find((a) => options.hostPeerId === undefined || a.endsWith(`/p2p/${options.hostPeerId}`));
+    const hostPeerId = options.hostPeerId ?? address?.slice(address.lastIndexOf('/p2p/') + 5);
+    if (!hostPeerId) throw new HostingError('this network names no always-on node to host on');
+    const sequence = Math.max((stored.hosts ?? []).reduce((m, h) => Math.max(m, h.sequence), 0) + 1, this.#c.now());
+    const expiresAt = this.#c.now() + HOSTING_DELEGATION_TTL;
+    const delegation = await this.#signDelegation(stored, hostPeerId, 'host', sequence, expiresAt);
+    await member.sync.delegate(peerIdFromString(hostPeerId), delegation, options.signal);
+    const multiaddrs = stored.bootstrap.filter((a) => a.endsWith(`/p2p/${hostPeerId}`) && !a.includes('/p2p-circuit'));
+    stored.hosts = [...(stored.hosts ?? []).filter((h) => h.peerId !== hostPeerId), { peerId: hostPeerId, multiaddrs, sequence, expiresAt }];
+    await this.#save();
+    await this.#republish(member);
+    return this.#view(member);
+  }
+
+  /** Ends a delegation: tells the host (when reachable) and republishes the record without it. */
+  async revoke(id: string, hostPeerId: string, options: { signal?: AbortSignal } = {}): Promise<NetworkView> {
+    const member = this.#members.get(id);
+    if (!member) throw new UnknownNetworkError(id);
+    const { stored } = member;
+    const host = (stored.hosts ?? []).find((h) => h.peerId === hostPeerId);
+    if (!host) throw new HostingError(`${hostPeerId} does not host this identity here`);
+    stored.hosts = (stored.hosts ?? []).filter((h) => h.peerId !== hostPeerId);
+    await this.#save();
+    if (member.node && member.sync) {
+      await this.#republish(member);
+      try {
+        const revocation = await this.#signDelegation(stored, hostPeerId, 'revoke', Math.max(host.sequence + 1, this.#c.now()), this.#c.now() + HOSTING_DELEGATION_TTL);
+        await member.sync.delegate(peerIdFromString(hostPeerId), revocation, options.signal);
+      } catch (error) {
+        // The new record no longer lists the host, so readers stop going there; the host's own
+        // delegation runs out at its expiry.
+        this.#c.log.warn('the host did not take the revocation', (error as P2pbError)?.code ?? error);
+      }
+    }
+    return this.#view(member);
+  }
+
+  async #signDelegation(stored: StoredNetwork, hostPeerId: string, action: 'host' | 'revoke', sequence: number, expiresAt: number): Promise<Uint8Array> {
+    const identity = stored.identity;
+    return createHostingDelegation({
+      signer: { publicKey: decodePublicKey(identity), sign: (context, message) => this.#c.signer.sign(identity, context, message) },
+      networkId: stored.id,
+      hostPeerId,
+      action,
+      sequence,
+      expiresAt,
+    });
+  }
+
+  async #republish(member: Member): Promise<void> {
+    const node = member.node!;
+    const record = await this.#signRecord(member);
+    await node.publish(record, { renew: () => this.#signRecord(member) });
+    this.#onChange();
+  }
+
+  /** Tells the network's DHT which authors' feeds this device holds and serves there. */
+  async #announceHeld(member: Member): Promise<void> {
+    const identity = member.stored.identity;
+    if ((await this.#c.library.heads({ feeds: [], authors: [identity] })).length > 0) member.sync?.announce(identity);
+    for (const feed of member.seen) member.sync?.announce(feed.slice(0, feed.indexOf('/')));
+  }
+
+  #markSeen(member: Member, feed: string): void {
+    if (member.seen.has(feed)) return;
+    member.seen.add(feed);
+    if (member.seen.size > MAX_SEEN_FEEDS) member.seen.delete(member.seen.values().next().value!);
+    if (this.#seenSaves.has(member.stored.id)) return;
+    this.#seenSaves.set(
+      member.stored.id,
+      setTimeout(() => {
+        this.#seenSaves.delete(member.stored.id);
+        this.#saveSeen(member).catch((error: unknown) => this.#c.log.warn('could not save seen feeds', error));
+      }, SECOND),
+    );
+  }
+
+  #saveSeen(member: Member): Promise<void> {
+    return this.#c.kv.set(seenKey(member.stored.id), [...member.seen]);
   }
 
   async #save(): Promise<void> {
@@ -227,6 +371,7 @@ export class NetworkManager {
       invite: this.#inviteLink(stored),
       peerId: peerIdOfKey(fromBase64url(stored.peerKey)),
       joinedAt: stored.joinedAt,
+      hosts: (stored.hosts ?? []).map((h) => h.peerId),
     };
   }
 
@@ -254,6 +399,17 @@ export class NetworkManager {
         ...this.#init.node,
       });
       member.node = node;
+      const seen = await this.#c.kv.get<string[]>(seenKey(stored.id));
+      member.seen = new Set(seen ?? []);
+      const identity = stored.identity;
+      member.sync = new FeedSync({
+        node,
+        library: this.#c.library,
+        log: this.#c.log,
+        serves: (feed) => feed.startsWith(`${identity}/`) || member.seen.has(feed),
+        received: (feed) => this.#markSeen(member, feed),
+      });
+      await member.sync.start();
       const changed = () => this.#onChange();
       node.libp2p.addEventListener('connection:open', changed);
       node.libp2p.addEventListener('connection:close', changed);
@@ -261,6 +417,8 @@ export class NetworkManager {
       member.status = reached > 0 ? 'online' : 'offline';
       this.#onChange();
       if (reached > 0) await this.#publish(member);
+      for (const listener of this.#started) listener(member);
+      this.#announceHeld(member).catch((err: unknown) => this.#c.log.warn('could not announce held feeds', err));
     } catch (err) {
       member.status = 'offline';
       this.#c.log.warn(`network ${stored.id} could not start`, err);
@@ -293,7 +451,12 @@ export class NetworkManager {
     return createAddressRecord({
       signer,
       networkId: stored.id,
-      servedBy: [{ kind: 'device', peerId: node.peerId.toString(), multiaddrs: node.getMultiaddrs().map(String) }],
+      servedBy: [
+        { kind: 'device', peerId: node.peerId.toString(), multiaddrs: node.getMultiaddrs().map(String) },
+        ...(stored.hosts ?? [])
+          .filter((host) => host.expiresAt > this.#c.now())
+          .map((host) => ({ kind: 'host' as const, peerId: host.peerId, multiaddrs: host.multiaddrs })),
+      ],
       sequence: stored.sequence,
       expiresAt: this.#c.now() + ADDRESS_RECORD_TTL,
     });

@@ -66,17 +66,54 @@ export interface PageMethods {
   p2p_sign: { params: SignParams; result: SignResult };
   /** The networks the identity this site sees is in: names only. */
   p2p_networks: { params: undefined; result: { name: string }[] };
+  /** A feed's whole state as one Yjs update (author: default the granted identity). */
+  p2p_readFeed: { params: { author?: string; name: string }; result: FeedStateView };
+  /** Appends a Yjs update to the granted identity's feed `name` (write grant; prompts otherwise). */
+  p2p_writeFeed: { params: { name: string; update: string }; result: { seq: number } };
+  /** Live `feedUpdate` events for `author`'s feed `name` (the engine follows the author). */
+  p2p_subscribeFeed: { params: { author: string; name: string }; result: null };
+  p2p_unsubscribeFeed: { params: { author: string; name: string }; result: null };
 }
 export type PageMethod = keyof PageMethods;
-export const PAGE_METHODS: readonly PageMethod[] = ['p2p_requestIdentity', 'p2p_getIdentity', 'p2p_sign', 'p2p_networks'];
+export const PAGE_METHODS: readonly PageMethod[] = [
+  'p2p_requestIdentity',
+  'p2p_getIdentity',
+  'p2p_sign',
+  'p2p_networks',
+  'p2p_readFeed',
+  'p2p_writeFeed',
+  'p2p_subscribeFeed',
+  'p2p_unsubscribeFeed',
+];
+
+/** A feed as pages see it: its state as one Yjs update (base64url) and its sequence. */
+export interface FeedStateView {
+  author: string;
+  name: string;
+  /** The last envelope applied (0: nothing yet). */
+  seq: number;
+  /** Y.encodeStateAsUpdate of the feed's document, base64url: apply it to a Y.Doc. */
+  update: string;
+}
+
+/** One new envelope of a subscribed feed. */
+export interface FeedUpdateEvent {
+  author: string;
+  name: string;
+  seq: number;
+  /** The Yjs update it carried, base64url. */
+  update: string;
+}
 
 /** Events a page may listen to with `window.p2p.on`. */
 export interface ProviderEvents {
   /** The identity this origin sees changed; null when the grant was revoked. */
   identityChanged: IdentityGrantResult | null;
+  /** A subscribed feed grew. */
+  feedUpdate: FeedUpdateEvent;
 }
 export type ProviderEventName = keyof ProviderEvents;
-export const PROVIDER_EVENTS: readonly ProviderEventName[] = ['identityChanged'];
+export const PROVIDER_EVENTS: readonly ProviderEventName[] = ['identityChanged', 'feedUpdate'];
 
 // ---------------------------------------------------------------------------------------------
 // page ⇄ bridge (window.postMessage). The page can forge anything here; the bridge accepts only
@@ -151,6 +188,8 @@ export interface GrantView {
   identity: string;
   /** May sign without a prompt each time. */
   sign: boolean;
+  /** May write to the identity's feeds without a prompt each time. */
+  write?: boolean;
   grantedAt: number;
 }
 
@@ -182,6 +221,8 @@ export interface NetworkView {
   /** This device's PeerId in this network (each network has its own). */
   peerId: string;
   joinedAt: number;
+  /** PeerIds of the always-on nodes hosting this identity's feeds in this network. */
+  hosts: string[];
 }
 
 export interface UiState {
@@ -191,10 +232,22 @@ export interface UiState {
   activeIdentity: string | null;
   grants: GrantView[];
   engine: EngineStatus | null;
+  /** The feed store: usage, and "full" when the person's own data did not fit. */
+  storage: StorageView | null;
+}
+
+export interface StorageView {
+  status: 'ok' | 'full' | 'stopped';
+  ownBytes: number;
+  cachedBytes: number;
+  cacheLimitBytes: number;
+  ownFeeds: number;
+  cachedFeeds: number;
+  full: { at: number; neededBytes: number; message: string } | null;
 }
 
 /** identity: choose what this site sees; sign: approve a signature; unlock: only unlock the vault. */
-export type PromptKind = 'identity' | 'sign' | 'unlock';
+export type PromptKind = 'identity' | 'sign' | 'unlock' | 'write';
 
 export interface PromptView {
   id: string;
@@ -204,6 +257,8 @@ export interface PromptView {
   /** For 'sign': the identity that will sign and what exactly will be signed. */
   identity?: IdentityView;
   message?: { text: string | null; hex: string; bytes: number };
+  /** For 'write': the feed written to. */
+  feed?: string;
 }
 
 export type PromptDecision =
@@ -237,6 +292,10 @@ export interface UiMethods {
   'network.peers': { params: { id: string }; result: string[] };
   /** Find a person by public key in a network and connect to where they are served. */
   'network.connect': { params: { id: string; publicKey: string }; result: ConnectView };
+  /** Have the network's always-on node host this identity's feeds (and list it in the record). */
+  'network.delegate': { params: { id: string }; result: NetworkView };
+  /** Stop that: the record no longer lists the host; this browser still holds everything. */
+  'network.revoke': { params: { id: string; host: string }; result: NetworkView };
 }
 
 export interface ConnectView {
@@ -273,6 +332,13 @@ export interface EngineMethods {
   'net.leave': { params: { id: string }; result: null };
   'net.connect': { params: { id: string; publicKey: string }; result: ConnectView };
   'net.peers': { params: { id: string }; result: string[] };
+  'net.delegate': { params: { id: string }; result: NetworkView };
+  'net.revoke': { params: { id: string; host: string }; result: NetworkView };
+  'feed.read': { params: { identity: string; author: string; name: string }; result: FeedStateView & { from: string } };
+  'feed.write': { params: { identity: string; name: string; update: string }; result: { seq: number } };
+  'feed.follow': { params: { identity: string; author: string }; result: null };
+  'feed.unfollow': { params: { identity: string; author: string }; result: null };
+  'store.state': { params: undefined; result: StorageView };
 }
 export type EngineMethod = keyof EngineMethods;
 
@@ -287,6 +353,8 @@ export interface BackgroundMethods {
   'engine.ready': { params: undefined; result: null };
   /** The engine's networks changed (status, peers): the background refreshes open popups. */
   'engine.changed': { params: undefined; result: null };
+  /** A followed or own feed grew: the background tells the pages subscribed to it. */
+  'engine.feed': { params: FeedUpdateEvent & { local: boolean }; result: null };
   'signer.sign': { params: { identity: string; context: string; message: string }; result: { signature: string } };
   'signer.identities': { params: undefined; result: IdentityView[] };
 }

@@ -9,7 +9,8 @@ import { UnsupportedStoredVersionError } from './errors.ts';
 
 interface StoredGrantsV1 {
   version: 1;
-  origins: Record<string, { identity: string; sign: boolean; grantedAt: number }>;
+  /** `write` (may write to the identity's feeds without asking) was added without a version bump: absent means false. */
+  origins: Record<string, { identity: string; sign: boolean; write?: boolean; grantedAt: number }>;
 }
 
 /** version n → n+1 steps; add one here when the schema changes. */
@@ -64,7 +65,7 @@ export class GrantStore {
     const stored: StoredGrantsV1 = {
       version: GRANTS_VERSION,
       origins: Object.fromEntries(
-        [...next.values()].map(({ origin, identity, sign, grantedAt }) => [origin, { identity, sign, grantedAt }]),
+        [...next.values()].map(({ origin, identity, sign, write, grantedAt }) => [origin, { identity, sign, ...(write ? { write } : {}), grantedAt }]),
       ),
     };
     await this.#kv.set(GRANTS_KEY, stored);

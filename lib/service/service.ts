@@ -3,7 +3,8 @@
  * (web pages, privileged UI, engine). entrypoints/background only wires runtime ports and
  * browser storage into it, so everything here is tested in Node.
  */
-import { CONTEXTS } from '../identity/index.ts';
+import { CONTEXTS, decodePublicKey } from '../identity/index.ts';
+import { isValidFeedName } from '../feeds/codec.ts';
 import { decodeIdentityStatement, identityStatementToJSON } from '../records/index.ts';
 import type { KeyValueStore } from '../kv/index.ts';
 import {
@@ -24,6 +25,7 @@ import {
   type PortLike,
   type PromptDecision,
   type SignResult,
+  type StorageView,
   type UiMethods,
   type UiState,
 } from '../protocol/index.ts';
@@ -54,11 +56,15 @@ export interface ServiceComponents {
 }
 
 /** Contexts the engine may have the vault sign in (never a page's or a record's of another kind). */
-const ENGINE_CONTEXTS: readonly string[] = [CONTEXTS.ADDRESS_RECORD];
+const ENGINE_CONTEXTS: readonly string[] = [CONTEXTS.ADDRESS_RECORD, CONTEXTS.FEED_ENVELOPE, CONTEXTS.FEED_SNAPSHOT, CONTEXTS.HOSTING_DELEGATION];
+/** Feeds one page may subscribe to at once. */
+const MAX_PAGE_SUBSCRIPTIONS = 256;
 
 interface PageConnection {
   origin: string;
   emit(event: string, data: unknown): void;
+  /** Feed ids this page subscribed to. */
+  feeds: Set<string>;
 }
 
 export interface Service {
@@ -71,6 +77,8 @@ export interface Service {
   handleEngineRequest(method: string, params: unknown): Promise<unknown>;
   /** The engine says something a UI shows changed (a network's status or peers). */
   engineChanged(): void;
+  /** The engine says a feed grew: pages subscribed to it hear of it. */
+  engineFeed(event: BackgroundMethods['engine.feed']['params']): void;
   readonly prompts: PromptQueue;
 }
 
@@ -106,9 +114,11 @@ export const createService =
       const unlocked = status === 'unlocked';
       let engineStatus: EngineStatus | null = null;
       let networks: NetworkView[] = [];
+      let storage: StorageView | null = null;
       try {
         engineStatus = await engine.status();
         networks = await engine.call('net.list', undefined);
+        storage = await engine.call('store.state', undefined);
       } catch (err) {
         log.warn('engine status unavailable', err);
       }
@@ -119,6 +129,7 @@ export const createService =
         activeIdentity: unlocked ? activeIdentity : null,
         grants: unlocked ? grants.list() : [],
         engine: engineStatus,
+        storage,
       };
     }
 
@@ -240,7 +251,62 @@ export const createService =
       };
     }
 
-    async function handlePage(origin: string, method: string, params: unknown): Promise<unknown> {
+    function grantOf(origin: string): GrantView {
+      const grant = grants.get(origin);
+      if (!grant) throw new ProviderError(ProviderErrorCode.UNAUTHORIZED, 'This site has no identity grant: call p2p_requestIdentity first');
+      return grant;
+    }
+
+    function feedParams(params: unknown, keys: readonly string[], optional: readonly string[] = []): Record<string, string> {
+      if (typeof params !== 'object' || params === null || Array.isArray(params) || !hasExactKeys(params as Record<string, unknown>, keys, optional)) {
+        throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, `params must be an object with ${keys.join(', ')}${optional.length ? ` (optional ${optional.join(', ')})` : ''}`);
+      }
+      for (const [key, value] of Object.entries(params)) {
+        if (typeof value !== 'string') throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, `${key} must be a string`);
+      }
+      const p = params as Record<string, string>;
+      if ('name' in p && !isValidFeedName(p.name)) throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, 'name is not a valid feed name (docs/feeds.md)');
+      if ('author' in p) {
+        try {
+          decodePublicKey(p.author!);
+        } catch {
+          throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, 'author must be a public key (z6Mk…)');
+        }
+      }
+      return p;
+    }
+
+    async function writeFeed(origin: string, params: unknown): Promise<{ seq: number }> {
+      const p = feedParams(params, ['name', 'update']);
+      let update: Uint8Array;
+      try {
+        update = fromBase64url(p.update!);
+      } catch {
+        throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, 'update must be base64url without padding');
+      }
+      const grant = grantOf(origin);
+      if (!grant.write || vault.status() !== 'unlocked') {
+        const identity = vault.status() === 'unlocked' ? identityView(vault.getIdentity(grant.identity)) : undefined;
+        const decision: PromptDecision = await prompts.ask({
+          kind: 'write',
+          origin,
+          ...(identity ? { identity } : {}),
+          feed: p.name!,
+          message: { text: null, hex: toHex(update.subarray(0, 64)), bytes: update.length },
+        });
+        if (!decision.approved) throw new ProviderError(ProviderErrorCode.USER_REJECTED, 'The person refused the write');
+        if (vault.status() !== 'unlocked') throw new ProviderError(ProviderErrorCode.USER_REJECTED, 'The vault stayed locked');
+        if (decision.remember) {
+          const current = grants.get(origin);
+          if (current) await grants.set({ ...current, write: true });
+          void broadcastState();
+        }
+      }
+      const current = grantOf(origin);
+      return engine.call('feed.write', { identity: current.identity, name: p.name!, update: p.update! });
+    }
+
+    async function handlePage(origin: string, method: string, params: unknown, connection?: PageConnection): Promise<unknown> {
       if (!isPageMethod(method)) throw new ProviderError(ProviderErrorCode.UNSUPPORTED_METHOD, `Unsupported method ${method}`);
       switch (method) {
         case 'p2p_requestIdentity':
@@ -260,6 +326,31 @@ export const createService =
           // Names only, and only the networks the identity this site sees is in.
           const networks = await engine.call('net.list', undefined);
           return networks.filter((n) => n.identity === grant.identity).map((n) => ({ name: n.name }));
+        }
+        case 'p2p_readFeed': {
+          const p = feedParams(params, ['name'], ['author']);
+          const grant = grantOf(origin);
+          const { from: _from, ...view } = await engine.call('feed.read', { identity: grant.identity, author: p.author ?? grant.identity, name: p.name! });
+          return view;
+        }
+        case 'p2p_writeFeed':
+          return writeFeed(origin, params);
+        case 'p2p_subscribeFeed': {
+          const p = feedParams(params, ['author', 'name']);
+          const grant = grantOf(origin);
+          if (!connection) throw new ProviderError(ProviderErrorCode.DISCONNECTED, 'No page connection to deliver events on');
+          if (connection.feeds.size >= MAX_PAGE_SUBSCRIPTIONS) {
+            throw new ProviderError(ProviderErrorCode.LIMIT_EXCEEDED, `at most ${MAX_PAGE_SUBSCRIPTIONS} feed subscriptions per page`);
+          }
+          if (p.author !== grant.identity) await engine.call('feed.follow', { identity: grant.identity, author: p.author! });
+          connection.feeds.add(`${p.author}/${p.name}`);
+          return null;
+        }
+        case 'p2p_unsubscribeFeed': {
+          const p = feedParams(params, ['author', 'name']);
+          grantOf(origin);
+          connection?.feeds.delete(`${p.author}/${p.name}`);
+          return null;
         }
       }
     }
@@ -414,11 +505,19 @@ export const createService =
         const p = expectParams(params, ['id', 'publicKey']);
         return engine.call('net.connect', { id: text(p.id, 'id'), publicKey: text(p.publicKey, 'publicKey') });
       },
+      'network.delegate': async (params) => {
+        const p = expectParams(params, ['id']);
+        return engine.call('net.delegate', { id: text(p.id, 'id') });
+      },
+      'network.revoke': async (params) => {
+        const p = expectParams(params, ['id', 'host']);
+        return engine.call('net.revoke', { id: text(p.id, 'id'), host: text(p.host, 'host') });
+      },
     };
 
     // ---- engine ----------------------------------------------------------------------------
 
-    type EngineHandlers = { [M in Exclude<keyof BackgroundMethods, 'engine.ready' | 'engine.changed' | 'link.open'>]: (params: unknown) => Promise<BackgroundMethods[M]['result']> };
+    type EngineHandlers = { [M in Exclude<keyof BackgroundMethods, 'engine.ready' | 'engine.changed' | 'engine.feed' | 'link.open'>]: (params: unknown) => Promise<BackgroundMethods[M]['result']> };
     const engineHandlers: EngineHandlers = {
       'signer.sign': async (params) => {
         const p = expectParams(params, ['identity', 'context', 'message']);
@@ -445,8 +544,8 @@ export const createService =
       },
 
       connectPage(origin, port) {
-        const connection: PageConnection = { origin, emit: () => {} };
-        const server = servePort(port, (method, params) => handlePage(origin, method, params), log, {
+        const connection: PageConnection = { origin, emit: () => {}, feeds: new Set() };
+        const server = servePort(port, (method, params) => handlePage(origin, method, params, connection), log, {
           maxInFlight: MAX_IN_FLIGHT_PER_PAGE,
         });
         connection.emit = server.emit;
@@ -482,6 +581,12 @@ export const createService =
 
       engineChanged() {
         void broadcastState();
+      },
+
+      engineFeed(event) {
+        const feed = `${event.author}/${event.name}`;
+        const { local: _local, ...data } = event;
+        for (const page of pages) if (page.feeds.has(feed) && grants.get(page.origin)) page.emit('feedUpdate', data);
       },
 
       async handleEngineRequest(method, params) {

@@ -9,7 +9,7 @@ import { createFeed, feedIdOf, parseFeedId, checkYjsUpdate, type Feed, type Feed
 import { pullFeed, type PullResult } from '../feeds/pull.ts';
 import type { FeedHead, FeedStore, Ownership } from '../store/index.ts';
 import { P2pbError } from '../util/errors.ts';
-import { encodePublicKey } from '../identity/index.ts';
+import { decodePublicKey, encodePublicKey } from '../identity/index.ts';
 import type { Logger } from '../util/log.ts';
 import type { FeedQuery, Head } from './wire.ts';
 import { MAX_HEADS } from './constants.ts';
@@ -34,10 +34,10 @@ export interface EnvelopeListener {
 
 export interface FeedLibraryInit {
   store: FeedStore;
-  /** Signs for the person's identities (the vault). */
-  signerFor: (author: string) => FeedSigner;
-  /** Whether `author` is one of this device's identities (its feeds are "own"). */
-  isOwn: (author: string) => boolean;
+  /** Signs for the person's identities (the vault); undefined for anyone else. */
+  signerFor: (author: string) => FeedSigner | undefined;
+  /** Whether `author`'s feeds are kept for good ("own": never evicted) rather than cached. */
+  keeps: (author: string) => boolean;
   log: Logger;
   now?: () => number;
 }
@@ -68,13 +68,13 @@ export class FeedLibrary {
     }
     const { author, name } = parseFeedId(id);
     const authorText = encodePublicKey(author);
-    const own = this.#init.isOwn(authorText);
+    const signer = this.#init.signerFor(authorText);
     const feed = createFeed({
       store: this.store,
       author,
       name,
-      ...(own ? { signer: this.#init.signerFor(authorText) } : {}),
-      ownership: (own ? 'own' : 'cached') satisfies Ownership,
+      ...(signer ? { signer } : {}),
+      ownership: (signer || this.#init.keeps(authorText) ? 'own' : 'cached') satisfies Ownership,
       ...(this.#init.now ? { now: this.#init.now } : {}),
     });
     feed.addEventListener('envelope', (event) => {
@@ -131,7 +131,7 @@ export class FeedLibrary {
   /** Writes a Yjs update to one of the person's feeds: one signed envelope. */
   async write(author: string, name: string, update: Uint8Array): Promise<FeedHead> {
     checkYjsUpdate(update, 'update');
-    const feed = await this.feed(feedIdOf(parseFeedId(`${author}/${name}`).author, name));
+    const feed = await this.feed(feedIdOf(decodePublicKey(author), name));
     await feed.transact((doc) => Y.applyUpdate(doc, update));
     return feed.head()!;
   }

@@ -41,7 +41,7 @@ async function startPeer(networkId: string, bootstrap: string[], options: { secr
   const store = new MemoryFeedStore();
   await store.start();
   const log = createMemoryLogger();
-  const library = new FeedLibrary({ store, signerFor: () => signer, isOwn: (a) => a === identity, log });
+  const library = new FeedLibrary({ store, signerFor: (a) => (a === identity ? signer : undefined), keeps: (a) => a === identity, log });
   const seen = new Set<string>();
   const sync = new FeedSync({
     node,

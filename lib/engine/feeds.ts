@@ -1,0 +1,176 @@
+/**
+ * The person's feeds as the engine offers them: read (from this drive, else fetched from a
+ * holder in one of the identity's networks), write (signed through the vault), follow (push
+ * subscriptions in every network the identity is in, resumed as networks come and go).
+ */
+import { feedIdOf, parseEnvelope } from '../feeds/index.ts';
+import { decodePublicKey, encodePublicKey } from '../identity/index.ts';
+import type { KeyValueStore } from '../kv/index.ts';
+import type { FeedLibrary } from '../sync/library.ts';
+import { FeedNotFoundError } from '../sync/errors.ts';
+import type { Follow } from '../sync/sync.ts';
+import { P2pbError } from '../util/errors.ts';
+import { toBase64url } from '../util/bytes.ts';
+import type { Logger } from '../util/log.ts';
+import type { Member, NetworkManager } from './networks.ts';
+
+const FOLLOWS_KEY = 'follows';
+
+/** What the engine tells the background when a followed or own feed grows. */
+export interface FeedEvent {
+  feed: string;
+  author: string;
+  name: string;
+  seq: number;
+  /** The Yjs update the envelope carried. */
+  update: Uint8Array;
+  local: boolean;
+}
+
+/** A feed event as it crosses to the background (bytes as base64url). */
+export function feedEventToWire(event: FeedEvent): { author: string; name: string; seq: number; update: string; local: boolean } {
+  return { author: event.author, name: event.name, seq: event.seq, update: toBase64url(event.update), local: event.local };
+}
+
+export interface FeedStateResult {
+  feed: string;
+  seq: number;
+  update: Uint8Array;
+  /** Where it came from: this drive, or the PeerId of the holder that served it just now. */
+  from: 'local' | string;
+}
+
+export class FeedService {
+  readonly #networks: NetworkManager;
+  readonly #library: FeedLibrary;
+  readonly #kv: KeyValueStore;
+  readonly #log: Logger;
+  /** identity → authors it follows. */
+  #follows = new Map<string, Set<string>>();
+  /** network id → author → live follow. */
+  readonly #live = new Map<string, Map<string, Follow>>();
+  readonly #listeners = new Set<(event: FeedEvent) => void>();
+  #unlisten: (() => void) | null = null;
+
+  constructor(networks: NetworkManager, library: FeedLibrary, kv: KeyValueStore, log: Logger) {
+    this.#networks = networks;
+    this.#library = library;
+    this.#kv = kv;
+    this.#log = log;
+    networks.onStarted((member) => this.#startFollows(member));
+  }
+
+  onEvent(listener: (event: FeedEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async load(): Promise<void> {
+    const stored = (await this.#kv.get<Record<string, string[]>>(FOLLOWS_KEY)) ?? {};
+    this.#follows = new Map(Object.entries(stored).map(([identity, authors]) => [identity, new Set(authors)]));
+    this.#unlisten = this.#library.onEnvelope((feed, seq, bytes, local) => {
+      if (this.#listeners.size === 0) return;
+      const author = feed.slice(0, feed.indexOf('/'));
+      if (!local && ![...this.#follows.values()].some((authors) => authors.has(author))) return;
+      let update: Uint8Array;
+      try {
+        update = parseEnvelope(bytes).update;
+      } catch {
+        return; // stored bytes are valid; this cannot happen
+      }
+      const event: FeedEvent = { feed, author, name: feed.slice(author.length + 1), seq, update, local };
+      for (const listener of this.#listeners) listener(event);
+    });
+  }
+
+  stop(): void {
+    this.#unlisten?.();
+    for (const follows of this.#live.values()) for (const follow of follows.values()) follow.stop();
+    this.#live.clear();
+  }
+
+  #membersOf(identity: string): Member[] {
+    return this.#networks.members().filter((m) => m.stored.identity === identity && m.sync !== undefined);
+  }
+
+  #startFollows(member: Member): void {
+    const old = this.#live.get(member.stored.id);
+    for (const follow of old?.values() ?? []) follow.stop();
+    const live = new Map<string, Follow>();
+    this.#live.set(member.stored.id, live);
+    for (const author of this.#follows.get(member.stored.identity) ?? []) live.set(author, member.sync!.follow(author));
+  }
+
+  /**
+   * The state of `author`'s feed `name` as one Yjs update. From this drive when held (and then
+   * refreshed in the background), else fetched from a holder in the identity's networks.
+   * @throws FeedNotFoundError when nobody reachable holds it
+   */
+  async read(identity: string, author: string, name: string, options: { signal?: AbortSignal } = {}): Promise<FeedStateResult> {
+    const feed = feedIdOf(decodePublicKey(author), name);
+    const local = await this.#library.head(feed);
+    let from: string = 'local';
+    if (local === null && author !== identity) {
+      from = await this.#fetch(identity, author, feed, options);
+    } else if (author !== identity && !this.#follows.get(identity)?.has(author)) {
+      void this.#fetch(identity, author, feed, options).catch(() => {});
+    }
+    const state = await this.#library.state(feed);
+    return { feed, seq: state.head?.seq ?? 0, update: state.update, from };
+  }
+
+  async #fetch(identity: string, author: string, feed: string, options: { signal?: AbortSignal }): Promise<string> {
+    const members = this.#membersOf(identity);
+    let tried = 0;
+    for (const member of members) {
+      try {
+        const result = await member.sync!.fetch(author, { feeds: [feed], ...(options.signal ? { signal: options.signal } : {}) });
+        return result.from;
+      } catch (error) {
+        options.signal?.throwIfAborted();
+        tried++;
+        this.#log.debug('fetch of', feed, 'in', member.stored.id, 'failed:', (error as P2pbError)?.code ?? error);
+      }
+    }
+    throw new FeedNotFoundError(feed, tried);
+  }
+
+  /** Writes a Yjs update to `identity`'s feed `name`: one envelope, signed through the vault. */
+  async write(identity: string, name: string, update: Uint8Array): Promise<{ feed: string; seq: number }> {
+    const head = await this.#library.write(identity, name, update);
+    return { feed: feedIdOf(decodePublicKey(identity), name), seq: head.seq };
+  }
+
+  /** Follows `author` as `identity`: a live subscription in each of the identity's networks. */
+  async follow(identity: string, author: string): Promise<void> {
+    encodePublicKey(decodePublicKey(author));
+    const authors = this.#follows.get(identity) ?? new Set<string>();
+    if (author === identity || authors.has(author)) return;
+    authors.add(author);
+    this.#follows.set(identity, authors);
+    await this.#save();
+    for (const member of this.#membersOf(identity)) {
+      const live = this.#live.get(member.stored.id) ?? new Map<string, Follow>();
+      this.#live.set(member.stored.id, live);
+      live.set(author, member.sync!.follow(author));
+    }
+  }
+
+  async unfollow(identity: string, author: string): Promise<void> {
+    const authors = this.#follows.get(identity);
+    if (!authors?.delete(author)) return;
+    await this.#save();
+    for (const member of this.#membersOf(identity)) {
+      this.#live.get(member.stored.id)?.get(author)?.stop();
+      this.#live.get(member.stored.id)?.delete(author);
+    }
+  }
+
+  following(identity: string): string[] {
+    return [...(this.#follows.get(identity) ?? [])];
+  }
+
+  async #save(): Promise<void> {
+    await this.#kv.set(FOLLOWS_KEY, Object.fromEntries([...this.#follows].map(([identity, authors]) => [identity, [...authors]])));
+  }
+}
