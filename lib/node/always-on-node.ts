@@ -14,6 +14,7 @@ import type { Logger } from '../util/log.ts';
 import { equalBytes } from '../util/bytes.ts';
 import { decodeInvite } from '../net/index.ts';
 import { createNetworkNode } from '../net/index.ts';
+import { FeedHosting } from './hosting.ts';
 import type { NetworkNode, NetworkNodeConfig } from '../net/index.ts';
 import {
   announceAddresses,
@@ -122,6 +123,7 @@ export class AlwaysOnNode extends EventTarget {
   /** Starts, stops and data-directory edits run one at a time, in order. */
   #queue: Promise<unknown> = Promise.resolve();
   #started = false;
+  #hosting: FeedHosting | undefined;
 
   constructor(init: AlwaysOnNodeInit) {
     super();
@@ -187,6 +189,8 @@ export class AlwaysOnNode extends EventTarget {
         });
         await this.#frontDoor.start();
       }
+      this.#hosting = new FeedHosting({ dataDir: dataDir.path, log: nodeLogger('hosting', this.#sink) });
+      await this.#hosting.start();
       await this.reload(options);
       if (this.#init.watch !== false) this.#watch();
       this.#log.info(`serving ${this.#running.size} network(s) from ${dataDir.path}`, this.settings.open ? '(open node)' : '');
@@ -207,6 +211,7 @@ export class AlwaysOnNode extends EventTarget {
     await this.#serial(async () => {
       const stops = [...this.#running.values()].map(async ({ entry, node, store }) => {
         try {
+          await this.#hosting?.detach(entry.id);
           await node.stop();
         } catch (error) {
           this.#log.warn('stopping network', entry.id, 'failed', detail(error));
@@ -217,6 +222,8 @@ export class AlwaysOnNode extends EventTarget {
       });
       await Promise.all([...stops, this.#frontDoor?.stop()]);
       this.#frontDoor = undefined;
+      await this.#hosting?.stop().catch((error: unknown) => this.#log.warn('stopping hosting failed', detail(error)));
+      this.#hosting = undefined;
     });
     await this.#unlock?.();
     this.#unlock = undefined;
@@ -342,6 +349,8 @@ export class AlwaysOnNode extends EventTarget {
     this.#failed.delete(entry.id);
     udpPortsUsedInProcess.add(entry.port);
     this.#running.set(entry.id, { entry, node, store });
+    // Feed sync (and hosting for identities that delegated here) in this network.
+    await this.#hosting?.attach(entry.id, node).catch((error: unknown) => this.#log.warn(`network ${entry.id}: feed sync did not start`, detail(error)));
     const summary = this.#summary(entry);
     const pinned = summary.addresses.some((a) => a.includes(`/certhash/${entry.certificate.certhash}/`));
     if (!pinned && summary.addresses.some((a) => a.includes('/webrtc-direct/'))) {
@@ -366,6 +375,7 @@ export class AlwaysOnNode extends EventTarget {
     if (running === undefined) return;
     this.#running.delete(id);
     try {
+      await this.#hosting?.detach(id);
       await running.node.stop();
     } catch (error) {
       this.#log.warn('stopping network', id, 'failed', detail(error));

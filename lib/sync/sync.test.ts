@@ -4,122 +4,14 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { createSigningKey, encodePublicKey, generateKeyPair } from '../identity/index.ts';
-import { createAddressRecord } from '../records/index.ts';
-import { MemoryFeedStore } from '../store/index.ts';
-import { createMemoryLogger } from '../util/log.ts';
-import { createNetworkId, createNetworkNode, createPeerKey, createNetworkSecret, DEFAULT_ADDRESS_RECORD_TTL } from '../net/index.ts';
-import type { NetworkNode } from '../net/index.ts';
-import { firstSelfQuery, memoryNodeConfig } from '../net/test-support.ts';
-import { FeedLibrary } from './library.ts';
-import { FeedSync } from './sync.ts';
+import { createNetworkId, createNetworkNode, createPeerKey, createNetworkSecret } from '../net/index.ts';
+import { memoryNodeConfig } from '../net/test-support.ts';
 import { requestPull } from './peer.ts';
+import { bootstrapNode, started, startPeer, stored, textOf, textUpdate } from './test-support.ts';
 
-interface Peer {
-  node: NetworkNode;
-  library: FeedLibrary;
-  sync: FeedSync;
-  identity: string;
-  stop(): Promise<void>;
-}
-
-const started: Peer[] = [];
 afterEach(async () => {
   await Promise.all(started.splice(0).map((p) => p.stop()));
 });
-
-async function startPeer(networkId: string, bootstrap: string[], options: { secret?: Uint8Array; publish?: boolean } = {}): Promise<Peer> {
-  const { secretKey } = await generateKeyPair();
-  const signer = await createSigningKey(secretKey);
-  const identity = encodePublicKey(signer.publicKey);
-  const node = await createNetworkNode({
-    ...memoryNodeConfig(networkId),
-    network: { id: networkId, bootstrap, ...(options.secret ? { secret: options.secret } : {}) },
-    peerKey: await createPeerKey(),
-  });
-  const ready = bootstrap.length > 0 ? firstSelfQuery(node) : Promise.resolve();
-  const store = new MemoryFeedStore();
-  await store.start();
-  const log = createMemoryLogger();
-  const library = new FeedLibrary({ store, signerFor: (a) => (a === identity ? signer : undefined), keeps: (a) => a === identity, log });
-  const seen = new Set<string>();
-  const sync = new FeedSync({
-    node,
-    library,
-    log,
-    serves: (feed) => feed.startsWith(`${identity}/`) || seen.has(feed),
-    received: (feed) => seen.add(feed),
-  });
-  await sync.start();
-  await ready;
-  if (options.publish !== false && bootstrap.length > 0) {
-    const record = await createAddressRecord({
-      secretKey,
-      networkId,
-      servedBy: [{ kind: 'device', peerId: node.peerId.toString(), multiaddrs: node.getMultiaddrs().map((ma) => ma.decapsulateCode(421).toString()) }],
-      sequence: 1,
-      expiresAt: Date.now() + DEFAULT_ADDRESS_RECORD_TTL,
-    });
-    await node.publish(record);
-  }
-  let stopped = false;
-  const peer: Peer = {
-    node,
-    library,
-    sync,
-    identity,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await sync.stop();
-      await library.close();
-      await node.stop();
-      await store.stop();
-    },
-  };
-  started.push(peer);
-  return peer;
-}
-
-function textUpdate(text: string, doc = new Y.Doc()): Uint8Array {
-  const before = Y.encodeStateVector(doc);
-  doc.getText('t').insert(doc.getText('t').length, text);
-  return Y.encodeStateAsUpdate(doc, before);
-}
-
-async function textOf(library: FeedLibrary, feed: string): Promise<string> {
-  const doc = new Y.Doc();
-  Y.applyUpdate(doc, (await library.state(feed)).update);
-  return doc.getText('t').toString();
-}
-
-/** Resolves when `library` stores envelope `seq` of `feed` (registered before the action). */
-function stored(library: FeedLibrary, feed: string, seq: number, timeout = 10_000): Promise<number> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`envelope ${seq} of ${feed} not stored within ${timeout} ms`));
-    }, timeout);
-    const off = library.onEnvelope((f, s) => {
-      if (f === feed && s >= seq) {
-        clearTimeout(timer);
-        off();
-        resolve(performance.now() - started);
-      }
-    });
-  });
-}
-
-async function bootstrapNode(networkId: string, secret?: Uint8Array): Promise<NetworkNode> {
-  const node = await createNetworkNode({
-    ...memoryNodeConfig(networkId),
-    network: { id: networkId, ...(secret ? { secret } : {}) },
-    peerKey: await createPeerKey(),
-  });
-  started.push({ node, stop: () => node.stop() } as Peer);
-  return node;
-}
 
 describe('feed sync between peers', () => {
   it('pushes a new envelope to a follower, and a fresh peer gets the feed from a cache when the author is gone', async () => {
@@ -211,7 +103,7 @@ describe('feed sync between peers', () => {
     await a.library.write(a.identity, 'posts', textUpdate('members only'));
     // A node with the network id but without the secret: every connection fails the handshake.
     const outsider = await createNetworkNode({ ...memoryNodeConfig(networkId), network: { id: networkId }, peerKey: await createPeerKey() });
-    started.push({ stop: () => outsider.stop() } as Peer);
+    started.push({ stop: () => outsider.stop() });
     let error: unknown;
     try {
       await outsider.libp2p.dialProtocol(a.node.getMultiaddrs()[0]!, a.sync.protocol, { signal: AbortSignal.timeout(5000) });
