@@ -186,11 +186,19 @@ export class Feed extends EventTarget {
     this.#started = true;
   }
 
-  /** Publishes what it can of the pending local changes, then detaches from the doc and the store. */
-  async stop(): Promise<void> {
+  /**
+   * Publishes what it can of the pending local changes, then detaches from the doc and the store.
+   * `discard`: drop unpublished local changes instead (the document is then ahead of the feed:
+   * throw it away and reopen the feed from the store).
+   */
+  async stop(options: { discard?: boolean } = {}): Promise<void> {
     if (!this.#started) return;
+    if (options.discard) {
+      this.#pending.length = 0;
+      this.#prepared = [];
+    }
     try {
-      if (this.writable) await this.flush().catch(() => {});
+      if (this.writable && !options.discard) await this.flush().catch(() => {});
     } finally {
       this.doc?.off('update', this.#onUpdate);
       this.#release?.();

@@ -296,6 +296,8 @@ export interface UiMethods {
   'network.delegate': { params: { id: string }; result: NetworkView };
   /** Stop that: the record no longer lists the host; this browser still holds everything. */
   'network.revoke': { params: { id: string; host: string }; result: NetworkView };
+  /** Read a feed as `identity` would (fetched from its networks when not held): with who served it. */
+  'feed.read': { params: { identity: string; author: string; name: string }; result: FeedStateView & { from: string } };
 }
 
 export interface ConnectView {

@@ -509,6 +509,10 @@ export const createService =
         const p = expectParams(params, ['id']);
         return engine.call('net.delegate', { id: text(p.id, 'id') });
       },
+      'feed.read': async (params) => {
+        const p = expectParams(params, ['identity', 'author', 'name']);
+        return engine.call('feed.read', { identity: knownIdentity(p.identity), author: text(p.author, 'author'), name: text(p.name, 'name') });
+      },
       'network.revoke': async (params) => {
         const p = expectParams(params, ['id', 'host']);
         return engine.call('net.revoke', { id: text(p.id, 'id'), host: text(p.host, 'host') });

@@ -131,8 +131,17 @@ export class FeedLibrary {
   /** Writes a Yjs update to one of the person's feeds: one signed envelope. */
   async write(author: string, name: string, update: Uint8Array): Promise<FeedHead> {
     checkYjsUpdate(update, 'update');
-    const feed = await this.feed(feedIdOf(decodePublicKey(author), name));
-    await feed.transact((doc) => Y.applyUpdate(doc, update));
+    const id = feedIdOf(decodePublicKey(author), name);
+    const feed = await this.feed(id);
+    try {
+      await feed.transact((doc) => Y.applyUpdate(doc, update));
+    } catch (error) {
+      // Refused (storage full, the vault locked…): the write did not happen. Its change is in
+      // the open document only, so that document goes; the next use reopens it from the store.
+      if (this.#open.get(id) !== undefined) this.#open.delete(id);
+      await feed.stop({ discard: true });
+      throw error;
+    }
     return feed.head()!;
   }
 
