@@ -21,6 +21,11 @@ let tab: Tab = 'identities';
 let renaming: string | null = null;
 let confirmingDelete: string | null = null;
 let confirmingLeave: string | null = null;
+/** `<network id> <host peer id>` of the host whose "Stop hosting" awaits confirmation. */
+let confirmingRevoke: string | null = null;
+/** Hosting requests in flight and their last errors, by network id: they outlive re-renders. */
+const hostingBusy = new Map<string, 'delegate' | 'revoke'>();
+const hostingErrors = new Map<string, string>();
 let showingQr: string | null = null;
 
 const ui = reconnectingUi((next) => {
@@ -193,6 +198,7 @@ function networkItem(network: NetworkView, identities: IdentityView[]): HTMLElem
       h('span', { class: network.status === 'online' ? 'badge' : 'key', testid: 'network-status', 'data-status': network.status }, status),
     ),
     h('div', { class: 'key' }, `as ${identity?.displayName ?? shortKey(network.identity)}`, network.closed ? ' · closed' : ' · open'),
+    hostingView(network),
   );
   if (confirmingLeave === network.id) {
     item.append(
@@ -224,6 +230,92 @@ function networkItem(network: NetworkView, identities: IdentityView[]): HTMLElem
   }
   item.append(error);
   return item;
+}
+
+/** Where this network's identity's data is kept: this device, and the always-on nodes hosting it. */
+function hostingView(network: NetworkView): HTMLElement {
+  const busy = hostingBusy.get(network.id);
+  return h(
+    'div',
+    { class: 'hosting' },
+    h('ul', { class: 'hosts', testid: 'network-hosts', 'aria-label': 'Where your data is kept' },
+      h('li', { 'data-where': 'device' }, 'On this device'),
+      ...network.hosts.map((host) => hostItem(network, host, busy)),
+    ),
+    network.hosts.length > 0
+      ? null
+      : h('div', { class: 'actions' },
+          h('button', {
+            testid: 'network-host',
+            class: busy === 'delegate' ? 'busy' : undefined,
+            disabled: busy !== undefined,
+            'aria-busy': busy === 'delegate' ? 'true' : undefined,
+            onclick: () => hosting(network.id, 'delegate', () => ui.request('network.delegate', { id: network.id })),
+          }, busy === 'delegate' ? 'Asking the node…' : "Host on the network's node"),
+        ),
+    h('p', { class: 'error', role: 'alert', testid: 'network-host-error' }, hostingErrors.get(network.id) ?? ''),
+    h('p', { class: 'muted' }, 'An always-on node keeps a copy of your posts so people can read them while this browser is closed. You can stop at any time; this browser keeps everything.'),
+  );
+}
+
+function hostItem(network: NetworkView, host: string, busy: 'delegate' | 'revoke' | undefined): HTMLElement {
+  const key = `${network.id} ${host}`;
+  const confirming = confirmingRevoke === key;
+  const item = h(
+    'li',
+    { 'data-where': 'node', 'data-peer-id': host },
+    h('div', { class: 'row' },
+      h('span', { title: host }, 'Hosted by always-on node ', h('span', { class: 'key' }, shortKey(host))),
+      confirming ? null : h('button', { class: 'danger', testid: 'network-revoke-host', disabled: busy !== undefined, onclick: () => ((confirmingRevoke = key), draw()) }, 'Stop hosting'),
+    ),
+  );
+  if (confirming) {
+    item.append(
+      h('div', { class: 'confirm' },
+        h('span', {}, 'Stop hosting on this node? People can then read your posts only while this browser is open. This browser keeps everything.'),
+        h('div', { class: 'buttons' },
+          h('button', { onclick: () => ((confirmingRevoke = null), draw()) }, 'Keep hosting'),
+          h('button', {
+            class: busy === 'revoke' ? 'danger solid busy' : 'danger solid',
+            testid: 'network-revoke-host-confirm',
+            disabled: busy !== undefined,
+            onclick: () => hosting(network.id, 'revoke', async () => {
+              await ui.request('network.revoke', { id: network.id, host });
+              confirmingRevoke = null;
+            }),
+          }, busy === 'revoke' ? 'Stopping…' : 'Stop hosting'),
+        ),
+      ),
+    );
+  }
+  return item;
+}
+
+/**
+ * Runs a hosting request for one network, keeping its progress and error in module state: the
+ * background pushes a new state (and the popup redraws) while the node is being asked.
+ */
+function hosting(networkId: string, kind: 'delegate' | 'revoke', request: () => Promise<unknown>): void {
+  hostingBusy.set(networkId, kind);
+  hostingErrors.delete(networkId);
+  draw();
+  request()
+    .catch((err: unknown) => hostingErrors.set(networkId, hostingErrorText(kind, err)))
+    .finally(() => {
+      hostingBusy.delete(networkId);
+      draw();
+    });
+}
+
+function hostingErrorText(kind: 'delegate' | 'revoke', err: unknown): string {
+  const code = (err as { code?: unknown }).code;
+  const reason = errorText(err);
+  if (kind === 'revoke') return `Could not stop hosting: ${reason}`;
+  if (code === 'SYNC_TIMEOUT') return "The network's node did not answer in time. Check that it is running, then try again.";
+  if (code === 'NOT_A_HOST') return "The network's node does not host data for others. Your data stays on this device.";
+  if (code === 'DELEGATION_REFUSED') return `The network's node refused to host your data: ${reason}`;
+  if (code === 'UNKNOWN_NETWORK') return 'This network is not running on this device right now. Try again once it is online.';
+  return `Could not ask the network's node to host your data: ${reason}`;
 }
 
 // ---- sites ------------------------------------------------------------------------------------
