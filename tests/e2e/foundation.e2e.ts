@@ -18,47 +18,7 @@ import {
 } from './harness.ts';
 
 import { PASSPHRASE } from './flows.ts';
-const TEST_PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>p2p test page</title></head>
-<body><h1>A web page</h1><script>
-  // Discover the provider the EIP-6963 way and record everything the page hears.
-  window.__announced = [];
-  window.__events = [];
-  window.__received = [];
-  window.addEventListener('p2p:announceProvider', (e) => window.__announced.push(e.detail.info.name));
-  window.dispatchEvent(new Event('p2p:requestProvider'));
-  window.addEventListener('message', (e) => { if (e.data && e.data.to === 'page') window.__received.push(e.data); });
-  window.__waiters = [];
-  window.p2p.on('identityChanged', (identity) => {
-    window.__events.push(identity);
-    window.__waiters = window.__waiters.filter((w) => !w());
-  });
-  // Resolves once the page has heard n identityChanged events (no polling: background tabs get
-  // no animation frames and throttled timers).
-  window.eventsHeard = (n) => new Promise((resolve) => {
-    const done = () => window.__events.length >= n && (resolve(window.__events), true);
-    if (!done()) window.__waiters.push(done);
-  });
-  window.call = (method, params) => window.p2p.request(params === undefined ? { method } : { method, params })
-    .then((result) => ({ result }), (error) => ({ error: { code: error.code, message: error.message } }));
-</script></body></html>`;
-
-type CallResult<T = any> = { result: T; error?: undefined } | { result?: undefined; error: { code: number | string; message: string } };
-
-/** Starts `p2p.request` in the page without waiting (a prompt may have to be answered first). */
-async function startCall(page: Page, name: string, method: string, params?: unknown): Promise<void> {
-  await page.evaluate(
-    (n, m, p) => {
-      (window as any)[n] = (window as any).call(m, p);
-    },
-    name,
-    method,
-    params as never,
-  );
-}
-const finishCall = <T = any>(page: Page, name: string): Promise<CallResult<T>> => page.evaluate((n) => (window as any)[n], name);
-async function call<T = any>(page: Page, method: string, params?: unknown): Promise<CallResult<T>> {
-  return page.evaluate((m, p) => (window as any).call(m, p), method, params as never);
-}
+import { TEST_PAGE, call, finishCall, startCall } from './page.ts';
 
 /** Independent of the project's code: base58btc (did:key "z…") → raw ed25519 public key. */
 function rawKeyFromText(text: string): Buffer {
