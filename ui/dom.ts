@@ -37,3 +37,21 @@ export function errorText(err: unknown): string {
   if (typeof code === 'string' && messages[code]) return messages[code]!;
   return err instanceof Error ? err.message : String(err);
 }
+
+const BYTE_UNITS = ['KB', 'MB', 'GB', 'TB'] as const;
+
+/** Bytes for people, in steps of 1024 (as the docs count MiB): 512 bytes, 1.5 KB, 256 MB. */
+export function formatBytes(bytes: number): string {
+  if (!(bytes >= 1024)) {
+    const n = Math.max(0, Math.round(bytes) || 0);
+    return `${n} byte${n === 1 ? '' : 's'}`;
+  }
+  let value = bytes;
+  let unit = -1;
+  // 1023.5 and up rounds to 1024 of the smaller unit: say 1 of the next one instead.
+  while (value >= 1023.5 && unit < BYTE_UNITS.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value < 10 ? value.toFixed(1).replace(/\.0$/, '') : Math.round(value)} ${BYTE_UNITS[unit]}`;
+}

@@ -1,15 +1,16 @@
 /**
  * The popup (also opened as a full tab on first install, `?view=tab`): set up, unlock and lock
  * the vault; create, switch, rename and delete identities; see and revoke what each site may do;
+ * where each network's data is hosted; storage use, and a banner on every view when it is full;
  * back up and restore identities.
  */
-import type { GrantView, IdentityView, NetworkView, UiState } from '@/lib/protocol/index.ts';
+import type { GrantView, IdentityView, NetworkView, StorageView, UiState } from '@/lib/protocol/index.ts';
 import { renderSVG } from 'uqr';
 import { reconnectingUi } from '@/ui/client.ts';
-import { errorText, h, render, shortKey } from '@/ui/dom.ts';
+import { errorText, formatBytes, h, render, shortKey } from '@/ui/dom.ts';
 import { field, form, setupForm, unlockForm } from '@/ui/forms.ts';
 
-type Tab = 'identities' | 'networks' | 'sites' | 'backup';
+type Tab = 'identities' | 'networks' | 'sites' | 'data';
 
 const app = document.getElementById('app')!;
 const headerActions = document.getElementById('header-actions')!;
@@ -46,18 +47,18 @@ function draw(): void {
   drawStatus(state);
   render(headerActions);
   if (state.vault === 'uninitialized') return render(app, setupForm(ui));
-  if (state.vault === 'locked') return render(app, unlockForm(ui));
+  if (state.vault === 'locked') return render(app, storageFullBanner(state.storage, false), unlockForm(ui));
   render(headerActions, h('button', { testid: 'lock', title: 'Lock the vault', onclick: () => act(() => ui.request('vault.lock')) }, 'Lock'));
   const tabs = h(
     'nav',
     { class: 'tabs', role: 'tablist' },
-    ...(['identities', 'networks', 'sites', 'backup'] as const).map((t) =>
+    ...(['identities', 'networks', 'sites', 'data'] as const).map((t) =>
       h('button', { role: 'tab', 'aria-selected': String(tab === t), testid: `tab-${t}`, onclick: () => ((tab = t), draw()) }, t[0]!.toUpperCase() + t.slice(1)),
     ),
   );
   const body =
-    tab === 'identities' ? identitiesView(state) : tab === 'networks' ? networksView(state) : tab === 'sites' ? sitesView(state) : backupView();
-  render(app, tabs, h('p', { class: 'error', role: 'alert', testid: 'page-error' }), body);
+    tab === 'identities' ? identitiesView(state) : tab === 'networks' ? networksView(state) : tab === 'sites' ? sitesView(state) : dataView(state.storage);
+  render(app, storageFullBanner(state.storage, tab !== 'data'), tabs, h('p', { class: 'error', role: 'alert', testid: 'page-error' }), body);
 }
 
 function drawStatus(s: UiState): void {
@@ -67,6 +68,30 @@ function drawStatus(s: UiState): void {
     statusBar,
     h('span', { class: `dot ${engine?.running ? 'on' : ''}` }),
     h('span', { testid: 'engine-status' }, engine?.running ? `Engine running in the ${where}${engine.webrtc ? ' · WebRTC ready' : ' · no WebRTC'}` : 'Engine not running'),
+  );
+}
+
+/** Shown above everything while the person's own data does not fit: what failed, what to do. */
+function storageFullBanner(storage: StorageView | null, linkToData: boolean): HTMLElement | null {
+  if (storage?.status !== 'full') return null;
+  const full = storage.full;
+  // No role="alert": the popup redraws on every state push, which would announce it each time;
+  // #app is already a polite live region.
+  return h(
+    'div',
+    { class: 'banner', testid: 'storage-full' },
+    h('strong', {}, 'Storage is full: your latest change was not saved.'),
+    h('p', { title: full ? new Date(full.at).toLocaleString() : undefined },
+      full ? `It needs ${formatBytes(full.neededBytes)} more (${full.message}). ` : null,
+      'Everything saved before is safe; the change is kept and tried again.',
+    ),
+    h('p', {},
+      'To make room, free disk space on this device, and export a backup of your identities so they do not depend on it alone. ',
+      storage.cachedBytes > 0
+        ? `Cached copies of others' posts (${formatBytes(storage.cachedBytes)} now) are removed first, by themselves.`
+        : "Cached copies of others' posts are already removed.",
+    ),
+    linkToData ? h('div', { class: 'actions' }, h('button', { testid: 'storage-full-open', onclick: () => ((tab = 'data'), draw()) }, 'Storage and backup')) : null,
   );
 }
 
@@ -347,7 +372,35 @@ function grantItem(grant: GrantView, identities: IdentityView[]): HTMLElement {
   );
 }
 
-// ---- backup -----------------------------------------------------------------------------------
+// ---- data -------------------------------------------------------------------------------------
+
+function dataView(storage: StorageView | null): HTMLElement {
+  return h('section', { class: 'stack' }, storageCard(storage), backupView());
+}
+
+const feedCount = (n: number): string => `${n} feed${n === 1 ? '' : 's'}`;
+
+function storageCard(storage: StorageView | null): HTMLElement {
+  const card = h('div', { class: 'card storage', testid: 'storage', 'data-status': storage?.status ?? 'unknown' }, h('h2', {}, 'Storage on this device'));
+  if (!storage) {
+    card.append(h('p', { class: 'muted' }, 'Sizes show once the engine is running.'));
+    return card;
+  }
+  card.append(
+    h('dl', { class: 'usage' },
+      h('dt', {}, 'Your data'),
+      h('dd', { testid: 'storage-own' }, `${formatBytes(storage.ownBytes)} · ${feedCount(storage.ownFeeds)}`),
+      h('dt', {}, 'Cached from others'),
+      h('dd', { testid: 'storage-cached' }, `${formatBytes(storage.cachedBytes)} of ${formatBytes(storage.cacheLimitBytes)} · ${feedCount(storage.cachedFeeds)}`),
+    ),
+    h('meter', { min: 0, max: storage.cacheLimitBytes, value: storage.cachedBytes, 'aria-label': 'Cache used' }),
+    h('p', { class: 'muted' },
+      storage.status === 'stopped'
+        ? 'The feed store is stopped right now; these are its last sizes.'
+        : "Your own data is never removed to make room. Cached copies of others' posts are, oldest first, and are fetched again when needed."),
+  );
+  return card;
+}
 
 function backupView(): HTMLElement {
   const exportPass = h('input', { type: 'password', required: true, minlength: 8, testid: 'backup-passphrase', autocomplete: 'new-password' });
