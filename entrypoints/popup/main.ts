@@ -271,7 +271,7 @@ function hostingView(network: NetworkView): HTMLElement {
       ? null
       : h('div', { class: 'actions' },
           h('button', {
-            testid: 'network-host',
+            testid: 'network-delegate',
             class: busy === 'delegate' ? 'busy' : undefined,
             disabled: busy !== undefined,
             'aria-busy': busy === 'delegate' ? 'true' : undefined,

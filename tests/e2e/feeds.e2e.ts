@@ -87,7 +87,7 @@ describe('feeds', () => {
       // A has the network's always-on node host its feeds, from the popup.
       await popupA.bringToFront();
       await click(popupA, 'tab-networks');
-      await click(popupA, 'network-host');
+      await click(popupA, 'network-delegate');
       await popupA.waitForSelector('[data-testid="network-revoke-host"]');
       await screenshot(popupA, 'popup-hosting');
       const [hosted] = (await uiRequest(popupA, 'state.get')).networks;
