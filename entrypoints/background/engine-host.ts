@@ -1,7 +1,8 @@
 /**
  * Where the engine runs. Chrome: an offscreen document (service workers have no
  * RTCPeerConnection), created once, checked for readiness before use and recreated if it is
- * gone. Firefox: right here in the background page.
+ * gone. Firefox: right here in the background page, held awake while a network is joined (an
+ * idle event page is suspended, and every connection with it: lib/engine/keep-alive.ts).
  */
 import { ENGINE_DB, FEEDS_DB, createEngine, feedEventToWire, type Engine, type Signer } from '@/lib/engine/index.ts';
 import { IdbFeedStore } from '@/lib/store/idb.ts';
@@ -19,6 +20,7 @@ import type { EngineClient } from '@/lib/service/index.ts';
 import { SECOND } from '@/lib/util/time.ts';
 import type { Logger } from '@/lib/util/log.ts';
 import { IdbKeyValueStore } from '@/lib/kv/idb.ts';
+import { KeepAlive } from '@/lib/engine/keep-alive.ts';
 
 
 
@@ -38,15 +40,28 @@ export function inProcessEngineHost(
   onChange: () => void,
   onFeed: (event: BackgroundMethods['engine.feed']['params']) => void,
 ): EngineHost {
+  // While the person is in a network, peers must be able to reach them: a runtime API call
+  // (answered by Firefox's parent process) every few seconds keeps this page from idling out.
+  const keepAlive = new KeepAlive(
+    {},
+    { active: () => engine.networks.members().length > 0, ping: () => browser.runtime.getPlatformInfo(), log },
+  );
   const engine: Engine = createEngine({ host: 'background' })({
     signer,
     log,
     kv: new IdbKeyValueStore(ENGINE_DB),
     store: new IdbFeedStore(FEEDS_DB),
-    onChange,
+    onChange: () => {
+      // Joins, leaves and restarts of networks all end in a change.
+      keepAlive.update();
+      onChange();
+    },
     onFeed: (event) => onFeed(feedEventToWire(event)),
   });
   const started = engine.start();
+  // Woken after a suspension (or a browser restart): networks rejoin from IndexedDB, and the
+  // first change they report holds the page again; this covers a start with networks already up.
+  void started.then(() => keepAlive.update(), () => {});
   return {
     async status() {
       await started;
