@@ -97,6 +97,15 @@ export const createEngine =
     const feeds = new FeedService(networks, library, kv, log);
     if (components.onChange) networks.onChange(components.onChange);
     if (components.onFeed) feeds.onEvent(components.onFeed);
+    // "Storage full" (and its end) is something the popup shows: tell it when the state flips.
+    let storageStatus = 'ok';
+    const storageChanged = () => {
+      const status = store.state().status;
+      if (status === storageStatus) return;
+      storageStatus = status;
+      components.onChange?.();
+    };
+    library.onEnvelope(() => storageStatus !== 'ok' && storageChanged());
     const bytesParam = (params: unknown, key: string): Uint8Array => {
       try {
         return fromBase64url(param<string>(params, key, 'string'));
@@ -151,8 +160,12 @@ export const createEngine =
       'feed.write': async (params) => {
         const identity = param<string>(params, 'identity', 'string');
         if (!own.has(identity)) await refreshIdentities();
-        const { seq } = await feeds.write(identity, param(params, 'name', 'string'), bytesParam(params, 'update'));
-        return { seq };
+        try {
+          const { seq } = await feeds.write(identity, param(params, 'name', 'string'), bytesParam(params, 'update'));
+          return { seq };
+        } finally {
+          storageChanged();
+        }
       },
       'feed.follow': async (params) => {
         await feeds.follow(param(params, 'identity', 'string'), param(params, 'author', 'string'));

@@ -1,3 +1,4 @@
+import { MAX_UPDATE_BYTES } from '../feeds/constants.ts';
 import { KiB } from '../util/time.ts';
 
 /** Bumped whenever a message shape changes incompatibly. Every envelope carries it. */
@@ -13,7 +14,8 @@ export const PORT_UI = 'p2pb-ui';
 /** Limits on what a web page may send, checked by the bridge and again by the background. */
 export const MAX_REQUEST_ID_LENGTH = 64;
 export const MAX_METHOD_LENGTH = 64;
-export const MAX_PAGE_MESSAGE_BYTES = 64 * KiB;
+/** Params of one page request: enough for one feed write (a whole envelope's update, base64url), no more. */
+export const MAX_PAGE_MESSAGE_BYTES = Math.ceil((MAX_UPDATE_BYTES * 4) / 3) + 4 * KiB;
 /** Requests one page connection may have in flight before it gets LIMIT_EXCEEDED. */
 export const MAX_IN_FLIGHT_PER_PAGE = 16;
 /** Prompts waiting behind the one on screen, across all origins. */

@@ -45,6 +45,8 @@ export class ProviderError extends Error {
 export function toWireError(err: unknown): WireError {
   if (err instanceof ProviderError) return { code: err.code, message: err.message };
   if (err instanceof P2pbError) return { code: err.code, message: err.message };
+  // A named error from another context (the engine's STORAGE_FULL, FEED_NOT_FOUND…) keeps its name.
+  if (err instanceof RemoteError) return { code: err.code, message: err.message };
   return { code: ProviderErrorCode.INTERNAL, message: 'Internal error' };
 }
 

@@ -6,6 +6,7 @@
  */
 import type { Page } from 'puppeteer-core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
 import * as Y from 'yjs';
 import { clickClosing, click, createFirstIdentity, openPopup, uiRequest, withPrompt } from './flows.ts';
 import { launchBrowser, screenshot, startStaticServer, type BrowserHandle, type BrowserKind } from './harness.ts';
@@ -140,4 +141,74 @@ describe('feeds', () => {
     const hostPeerId = network.bootstrap[0].split('/p2p/')[1];
     expect(read.from).toBe(delegated ? hostPeerId : networkB.peerId);
   });
+
+  it.each(['chromium', 'firefox'] as BrowserKind[])('%s: filling the storage quota is a clear, named error; nothing is half-written and the own feed is intact', { timeout: 240_000 }, async (kind) => {
+    const disk = process.env.P2PB_SMALL_DISK;
+    expect(disk, 'tests/e2e/netns-run.sh mounts a small disk for this test').toBeTruthy();
+    const server = await startStaticServer({ '/index.html': TEST_PAGE });
+    cleanup.push(() => server.close());
+    // The profile (and so IndexedDB) on a 48 MB disk: the browser sizes its quota from it.
+    const handle = await launchBrowser(kind, { profileParent: disk! });
+    cleanup.push(() => handle.close());
+    const popup = await openPopup(handle);
+    const alice = await createFirstIdentity(popup, 'Alice');
+    const page = await handle.browser.newPage();
+    await page.goto(server.url('/'), { waitUntil: 'load' });
+    expect(await grantPage(handle, page, server.origin)).toBe(alice);
+    // Each write sets one key of the Y.Map "m" from a fresh document: independent updates, so
+    // the test never re-encodes what it already wrote.
+    const entry = (key: string, value: string) => {
+      const doc = new Y.Doc();
+      doc.getMap('m').set(key, value);
+      return b64(Y.encodeStateAsUpdate(doc));
+    };
+    await withPrompt(handle, () => startCall(page, 'first', 'p2p_writeFeed', { name: 'journal', update: entry('k0', 'kept') }), { kind: 'write', origin: server.origin }, async (prompt) => {
+      await click(prompt, 'prompt-remember');
+      await clickClosing(prompt, 'prompt-approve');
+    });
+    expect((await finishCall(page, 'first')).result).toEqual({ seq: 1 });
+
+    // Write ~700 KB entries (random text, so compression does not help) until the disk refuses.
+    const written = new Map<string, string>([['k0', 'kept']]);
+    let refusal: { code: number | string; message: string } | undefined;
+    const started = Date.now();
+    for (let i = 1; i <= 300 && !refusal; i++) {
+      const value = randomText(700_000);
+      const result = await call(page, 'p2p_writeFeed', { name: 'journal', update: entry(`k${i}`, value) });
+      if (result.error) refusal = result.error;
+      else {
+        expect(result.result).toEqual({ seq: written.size + 1 });
+        written.set(`k${i}`, value);
+      }
+    }
+    expect(refusal, 'the disk filled up within 300 writes').toBeDefined();
+    console.log(`${kind}: storage full after ${written.size} envelopes (~${Math.round((written.size * 700_000) / 1e6)} MB, ${Date.now() - started} ms): ${refusal!.code} ${refusal!.message}`);
+    expect(refusal!.code).toBe('STORAGE_FULL');
+    expect(refusal!.message).toMatch(/full|space|quota/i);
+
+    // The popup says so, on every tab.
+    await popup.bringToFront();
+    const state = await uiRequest(popup, 'state.get');
+    expect(state.storage.status).toBe('full');
+    await popup.waitForSelector('[data-testid="storage-full"]');
+    await screenshot(popup, `popup-storage-full-${kind}`);
+
+    // Nothing half-written: the feed is exactly the writes that succeeded.
+    const read = await call(page, 'p2p_readFeed', { name: 'journal' });
+    expect(read.error).toBeUndefined();
+    expect(read.result.seq).toBe(written.size);
+    const held = new Y.Doc();
+    Y.applyUpdate(held, fromB64(read.result.update));
+    const map = held.getMap('m');
+    expect([...map.keys()].sort()).toEqual([...written.keys()].sort());
+    for (const [key, value] of written) expect(map.get(key) === value, `entry ${key} intact`).toBe(true);
+  });
 });
+
+/** Text that does not compress: random letters and digits. */
+function randomText(length: number): string {
+  const bytes = randomBytes(length);
+  let text = '';
+  for (const byte of bytes) text += 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-_'[byte & 63];
+  return text;
+}

@@ -239,6 +239,8 @@ export interface LaunchOptions {
   dumpio?: boolean;
   /** Browser start timeout, ms. Default 30 000. */
   timeout?: number;
+  /** Where to make the profile directory (default the system temp dir): e.g. a small disk. */
+  profileParent?: string;
 }
 
 export interface BrowserHandle {
@@ -272,7 +274,7 @@ export async function launchBrowser(kind: BrowserKind, opts: LaunchOptions = {})
   if (extensionPath && !existsSync(path.join(extensionPath, 'manifest.json'))) {
     throw new Error(`no extension at ${extensionPath} (run npm run build)`);
   }
-  const profileDir = await mkdtemp(path.join(tmpdir(), `p2pb-e2e-${kind}-`));
+  const profileDir = await mkdtemp(path.join(opts.profileParent ?? tmpdir(), `p2pb-e2e-${kind}-`));
   let browser: Browser | undefined;
   try {
     let geckoId = '';

@@ -25,9 +25,9 @@ if [[ "${P2PB_NETNS_INNER:-}" != "1" ]]; then
   export PATH P2PB_NETNS_INNER=1
   self="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
   if [[ "$(id -u)" -eq 0 ]]; then
-    exec unshare --net -- "$self" "$@"
+    exec unshare --net --mount -- "$self" "$@"
   else
-    exec unshare --user --map-root-user --net -- "$self" "$@"
+    exec unshare --user --map-root-user --net --mount -- "$self" "$@"
   fi
 fi
 
@@ -48,6 +48,21 @@ if ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -vqxE 'lo|p2
   exit 70
 fi
 
+# A small disk of its own (tmpfs, in this mount namespace only) for tests that fill a browser's
+# storage quota: browsers size their quota from the disk their profile is on.
+mount --make-rprivate / 2>/dev/null || true
+P2PB_SMALL_DISK="$(mktemp -d /tmp/p2pb-small-disk-XXXXXX)"
+if mount -t tmpfs -o size=48m,mode=0700 p2pb-small-disk "$P2PB_SMALL_DISK"; then
+  export P2PB_SMALL_DISK
+else
+  echo "netns-run: could not mount a small tmpfs; the storage-quota test will fail" >&2
+  rmdir "$P2PB_SMALL_DISK"
+  unset P2PB_SMALL_DISK
+fi
+
 export P2PB_NETNS=1
 echo "netns-run: running inside a private network namespace (lo + veth p2pb0 198.51.100.1/24 <-> p2pb1; nothing leaves this machine)"
-exec "$@"
+status=0
+"$@" || status=$?
+if [[ -n "${P2PB_SMALL_DISK:-}" ]]; then umount "$P2PB_SMALL_DISK" 2>/dev/null && rmdir "$P2PB_SMALL_DISK"; fi
+exit "$status"
