@@ -149,6 +149,11 @@ export const createEngine =
         await networks.leave(param(params, 'id', 'string'));
         return null;
       },
+      'net.retry': async () => {
+        networks.retry();
+        await refreshIdentities().catch(() => {});
+        return null;
+      },
       'net.delegate': async (params) => networks.delegate(param(params, 'id', 'string')),
       'net.revoke': async (params) => networks.revoke(param(params, 'id', 'string'), param(params, 'host', 'string')),
       'feed.read': async (params) => {

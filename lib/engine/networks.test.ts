@@ -48,7 +48,7 @@ async function device(name: string) {
   const manager = make();
   await manager.start();
   stops.push(() => manager.stop());
-  return { identity, manager, kv, make };
+  return { identity, manager, kv, make, vault };
 }
 
 describe('NetworkManager', () => {
@@ -65,6 +65,22 @@ describe('NetworkManager', () => {
     expect(record.servedBy[0]!.multiaddrs.some((a) => a.includes('/p2p-circuit'))).toBe(true);
     // The always-on node stores it too (it is a DHT server).
     expect(await node.getStoredRecord(alice.identity.publicKey)).toBeDefined();
+  });
+
+  it('publishes once the vault unlocks when it joined (or restarted) while locked', async () => {
+    const { node, invite } = await alwaysOn(createNetworkId());
+    const alice = await device('Alice');
+    await alice.vault.lock();
+    const joined = await alice.manager.join(invite, alice.identity.id);
+    expect(joined.status).toBe('offline');
+    expect(await node.getStoredRecord(alice.identity.publicKey)).toBeUndefined();
+    const online = new Promise<void>((resolve) =>
+      alice.manager.onChange(() => alice.manager.list()[0]?.status === 'online' && resolve()),
+    );
+    await alice.vault.unlock('passphrase');
+    alice.manager.retry();
+    await online;
+    expect((await node.getStoredRecord(alice.identity.publicKey))?.servedBy[0]).toMatchObject({ kind: 'device', peerId: joined.peerId });
   });
 
   it('remembers its networks, identity and PeerId across a restart, and leaving forgets only the membership', async () => {

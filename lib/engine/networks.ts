@@ -94,10 +94,16 @@ export interface Member {
   /** Feeds received in this network: cached here, so re-served here (and only here). */
   seen: Set<string>;
   status: NetworkView['status'];
+  /** Settles after the first attempt to publish the address record (whatever its outcome). */
+  firstAttempt?: Promise<void>;
 }
 
 /** How long a hosting delegation lasts; the device renews it while it runs. */
 export const HOSTING_DELEGATION_TTL = 30 * DAY;
+/** A network that could not publish (bootstrap down, vault locked) tries again after this… */
+export const PUBLISH_RETRY_MIN = 2 * SECOND;
+/** …doubling up to this. */
+export const PUBLISH_RETRY_MAX = 60 * SECOND;
 /** Feeds remembered as seen per network (oldest forgotten first). */
 const MAX_SEEN_FEEDS = 10_000;
 const seenKey = (networkId: string) => `seen:${networkId}`;
@@ -116,6 +122,7 @@ export class NetworkManager {
   readonly #members = new Map<string, Member>();
   #onChange: () => void = () => {};
   readonly #started = new Set<(member: Member) => void>();
+  readonly #wakers = new Set<() => void>();
   readonly #seenSaves = new Map<string, ReturnType<typeof setTimeout>>();
 
   constructor(init: NetworkManagerInit, components: NetworkManagerComponents) {
@@ -414,15 +421,58 @@ export class NetworkManager {
       node.libp2p.addEventListener('connection:open', changed);
       node.libp2p.addEventListener('connection:close', changed);
       const reached = await node.bootstrap();
-      member.status = reached > 0 ? 'online' : 'offline';
+      member.status = reached > 0 ? 'joining' : 'offline';
       this.#onChange();
-      if (reached > 0) await this.#publish(member);
       for (const listener of this.#started) listener(member);
-      this.#announceHeld(member).catch((err: unknown) => this.#c.log.warn('could not announce held feeds', err));
+      // Published (and "online") as soon as it can be: the bootstrap node may be down, or the
+      // vault locked (after a browser restart) so nothing can be signed yet.
+      const first = this.#keepPublished(member, reached > 0);
+      await Promise.race([first, member.firstAttempt]);
     } catch (err) {
       member.status = 'offline';
       this.#c.log.warn(`network ${stored.id} could not start`, err);
       this.#onChange();
+    }
+  }
+
+  /** Tries again at once to publish what could not be (call after the vault unlocks). */
+  retry(): void {
+    for (const wake of this.#wakers) wake();
+    this.#wakers.clear();
+  }
+
+  async #keepPublished(member: Member, reached: boolean): Promise<void> {
+    let delay = PUBLISH_RETRY_MIN;
+    let attempted!: () => void;
+    member.firstAttempt = new Promise<void>((resolve) => (attempted = resolve));
+    for (;;) {
+      const node = member.node;
+      if (!node?.running || this.#members.get(member.stored.id) !== member) return;
+      try {
+        if (!reached && (await node.bootstrap()) === 0) throw new P2pbError('BOOTSTRAP_UNREACHABLE', 'no bootstrap node answered');
+        reached = true;
+        await this.#publish(member);
+        member.status = 'online';
+        this.#onChange();
+        this.#announceHeld(member).catch((err: unknown) => this.#c.log.warn('could not announce held feeds', err));
+        return;
+      } catch (err) {
+        if (member.status !== 'offline') {
+          member.status = 'offline';
+          this.#onChange();
+        }
+        this.#c.log.warn(`network ${member.stored.id}: not published yet (${(err as P2pbError)?.code ?? err}); retrying in ${delay} ms`);
+      }
+      attempted();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, delay);
+        function done() {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.#wakers.add(done);
+      });
+      delay = Math.min(delay * 2, PUBLISH_RETRY_MAX);
     }
   }
 

@@ -334,6 +334,8 @@ export interface EngineMethods {
   'net.leave': { params: { id: string }; result: null };
   'net.connect': { params: { id: string; publicKey: string }; result: ConnectView };
   'net.peers': { params: { id: string }; result: string[] };
+  /** The vault unlocked: networks waiting to sign their address record try again now. */
+  'net.retry': { params: undefined; result: null };
   'net.delegate': { params: { id: string }; result: NetworkView };
   'net.revoke': { params: { id: string; host: string }; result: NetworkView };
   'feed.read': { params: { identity: string; author: string; name: string }; result: FeedStateView & { from: string } };

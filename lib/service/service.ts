@@ -544,7 +544,11 @@ export const createService =
           if (prefs.version > PREFS_VERSION) throw new UnsupportedStoredVersionError('prefs', prefs.version);
           activeIdentity = prefs.activeIdentity;
         }
-        vault.onChange(() => void broadcastState());
+        vault.onChange(() => {
+          void broadcastState();
+          // Networks that could not sign their address record while the vault was locked.
+          if (vault.status() === 'unlocked') engine.call('net.retry', undefined).catch((err: unknown) => log.debug('engine not ready for retry', err));
+        });
       },
 
       connectPage(origin, port) {
