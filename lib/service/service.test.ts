@@ -39,9 +39,12 @@ function scriptedPrompts() {
 
 /** What the fake engine reports as joined networks (set by a test before it asks). */
 let networks: { name: string; identity: string }[] = [];
+/** Feed calls the fake engine received, in order. */
+let feedCalls: { method: string; params: Record<string, unknown> }[] = [];
 
 async function setup() {
   networks = [];
+  feedCalls = [];
   const local = new MemoryKeyValueStore();
   const session = new MemoryKeyValueStore();
   const prompts = scriptedPrompts();
@@ -52,8 +55,15 @@ async function setup() {
     prompts: prompts.windows,
     engine: {
       status: async () => ({ running: true, host: 'node', startedAt: 1, webrtc: false, protocolVersion: PROTOCOL_VERSION }),
-      call: async (method: string) => {
+      call: async (method: string, params: Record<string, unknown>) => {
         if (method === 'net.list') return networks;
+        if (method === 'net.retry') return null;
+        if (method.startsWith('feed.')) {
+          feedCalls.push({ method, params });
+          if (method === 'feed.write') return { seq: feedCalls.filter((c) => c.method === 'feed.write').length };
+          if (method === 'feed.read') return { author: params.author, name: params.name, seq: 3, update: 'AAA', from: 'local' };
+          return null;
+        }
         throw new Error(`unexpected engine call ${method}`);
       },
     } as never,
@@ -301,5 +311,83 @@ describe('engine requests', () => {
     await expect(ctx.service.handleEngineRequest('signer.sign', { identity: ctx.alice.id, context: 'p2pb/page-sign/v1', message: 'AA' })).rejects.toMatchObject({ code: 'FORBIDDEN_CONTEXT' });
     await expect(ctx.service.handleEngineRequest('signer.sign', { identity: ctx.alice.id, context: 'p2pb/address-record/v1', message: 'AA' })).resolves.toHaveProperty('signature');
     await expect(ctx.service.handleEngineRequest('vault.export', {})).rejects.toMatchObject({ code: ProviderErrorCode.UNSUPPORTED_METHOD });
+  });
+});
+
+describe('feeds from pages', () => {
+  const UPDATE = 'AAA'; // base64url of an (empty) Yjs update: the engine checks Yjs, not the background
+  const BOB = 'z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK';
+
+  it('reading, writing and subscribing need a grant', async () => {
+    const ctx = await setup();
+    const page = ctx.connectPage(ORIGIN);
+    await expect(page.rpc.request('p2p_readFeed', { name: 'posts' })).rejects.toMatchObject({ code: ProviderErrorCode.UNAUTHORIZED });
+    await expect(page.rpc.request('p2p_writeFeed', { name: 'posts', update: UPDATE })).rejects.toMatchObject({ code: ProviderErrorCode.UNAUTHORIZED });
+    await expect(page.rpc.request('p2p_subscribeFeed', { author: BOB, name: 'posts' })).rejects.toMatchObject({ code: ProviderErrorCode.UNAUTHORIZED });
+    expect(feedCalls).toEqual([]);
+  });
+
+  it('writes go to the granted identity only, after a write prompt (or a standing write grant)', async () => {
+    const ctx = await setup();
+    const page = ctx.connectPage(ORIGIN);
+    const asked = page.rpc.request('p2p_requestIdentity');
+    await decideNext(ctx, { approved: true, identity: ctx.alice.id });
+    await asked;
+    const first = page.rpc.request('p2p_writeFeed', { name: 'posts', update: UPDATE });
+    const id = await ctx.prompts.nextPrompt();
+    expect(await ctx.ui.request('prompt.get', { id })).toMatchObject({ kind: 'write', origin: ORIGIN, feed: 'posts', message: { bytes: 2 } });
+    await ctx.ui.request('prompt.resolve', { id, decision: { approved: true, remember: true } });
+    await expect(first).resolves.toEqual({ seq: 1 });
+    await expect(page.rpc.request('p2p_writeFeed', { name: 'posts', update: UPDATE })).resolves.toEqual({ seq: 2 });
+    expect(ctx.prompts.opened).toHaveLength(2);
+    expect(feedCalls.map((c) => c.params.identity)).toEqual([ctx.alice.id, ctx.alice.id]);
+    // A refused write reaches nothing.
+    const other = ctx.connectPage(OTHER);
+    const asked2 = other.rpc.request('p2p_requestIdentity');
+    await decideNext(ctx, { approved: true, identity: ctx.alice.id });
+    await asked2;
+    const refused = other.rpc.request('p2p_writeFeed', { name: 'posts', update: UPDATE });
+    await decideNext(ctx, { approved: false });
+    await expect(refused).rejects.toMatchObject({ code: ProviderErrorCode.USER_REJECTED });
+    expect(feedCalls).toHaveLength(2);
+  });
+
+  it('bad feed names, keys and updates are INVALID_PARAMS before any prompt or engine call', async () => {
+    const ctx = await setup();
+    const page = ctx.connectPage(ORIGIN);
+    const asked = page.rpc.request('p2p_requestIdentity');
+    await decideNext(ctx, { approved: true, identity: ctx.alice.id });
+    await asked;
+    for (const params of [
+      { name: 'Posts!', update: UPDATE },
+      { name: 'posts', update: '!!' },
+      { name: 'posts', update: UPDATE, author: BOB },
+      { name: 'posts' },
+    ]) {
+      await expect(page.rpc.request('p2p_writeFeed', params as never)).rejects.toMatchObject({ code: ProviderErrorCode.INVALID_PARAMS });
+    }
+    await expect(page.rpc.request('p2p_readFeed', { author: 'not-a-key', name: 'posts' })).rejects.toMatchObject({ code: ProviderErrorCode.INVALID_PARAMS });
+    await expect(page.rpc.request('p2p_subscribeFeed', { author: BOB } as never)).rejects.toMatchObject({ code: ProviderErrorCode.INVALID_PARAMS });
+    expect(ctx.prompts.opened).toHaveLength(1);
+    expect(feedCalls).toEqual([]);
+  });
+
+  it('feedUpdate events reach only the pages subscribed to that feed', async () => {
+    const ctx = await setup();
+    const page = ctx.connectPage(ORIGIN);
+    const asked = page.rpc.request('p2p_requestIdentity');
+    await decideNext(ctx, { approved: true, identity: ctx.alice.id });
+    await asked;
+    const other = ctx.connectPage(ORIGIN);
+    await page.rpc.request('p2p_subscribeFeed', { author: BOB, name: 'posts' });
+    expect(feedCalls).toEqual([{ method: 'feed.follow', params: { identity: ctx.alice.id, author: BOB } }]);
+    // The page reads as the identity it was granted.
+    await page.rpc.request('p2p_readFeed', { author: BOB, name: 'posts' });
+    expect(feedCalls[1]).toEqual({ method: 'feed.read', params: { identity: ctx.alice.id, author: BOB, name: 'posts' } });
+    ctx.service.engineFeed({ author: BOB, name: 'posts', seq: 4, update: UPDATE, local: false });
+    ctx.service.engineFeed({ author: BOB, name: 'other', seq: 1, update: UPDATE, local: false });
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(page.events).toEqual([{ event: 'feedUpdate', data: { author: BOB, name: 'posts', seq: 4, update: UPDATE } }]);
+    expect(other.events).toEqual([]);
   });
 });
