@@ -13,13 +13,19 @@ afterEach(async () => {
   await Promise.all(started.splice(0).map((p) => p.stop()));
 });
 
+/** A network (one bootstrap node) with two devices in it, A and B. */
+async function twoPeers() {
+  const networkId = createNetworkId();
+  const boot = await bootstrapNode(networkId);
+  const bootstrap = boot.getMultiaddrs().map(String);
+  const a = await startPeer(networkId, bootstrap);
+  const b = await startPeer(networkId, bootstrap);
+  return { networkId, bootstrap, a, b };
+}
+
 describe('feed sync between peers', () => {
   it('pushes a new envelope to a follower, and a fresh peer gets the feed from a cache when the author is gone', async () => {
-    const networkId = createNetworkId();
-    const boot = await bootstrapNode(networkId);
-    const bootstrap = boot.getMultiaddrs().map(String);
-    const a = await startPeer(networkId, bootstrap);
-    const b = await startPeer(networkId, bootstrap);
+    const { networkId, bootstrap, a, b } = await twoPeers();
     const feed = `${a.identity}/posts`;
     const doc = new Y.Doc();
     await a.library.write(a.identity, 'posts', textUpdate('hello ', doc));
@@ -47,11 +53,7 @@ describe('feed sync between peers', () => {
   }, 60_000);
 
   it('pulls a long feed in bounded batches, and resumes a subscription after a disconnect', async () => {
-    const networkId = createNetworkId();
-    const boot = await bootstrapNode(networkId);
-    const bootstrap = boot.getMultiaddrs().map(String);
-    const a = await startPeer(networkId, bootstrap);
-    const b = await startPeer(networkId, bootstrap);
+    const { networkId, bootstrap, a, b } = await twoPeers();
     const feed = `${a.identity}/log`;
     const doc = new Y.Doc();
     for (let i = 0; i < 300; i++) await a.library.write(a.identity, 'log', textUpdate(`${i};`, doc));
@@ -76,11 +78,7 @@ describe('feed sync between peers', () => {
   }, 60_000);
 
   it('refuses a forged envelope pushed by a holder, and keeps what it had', async () => {
-    const networkId = createNetworkId();
-    const boot = await bootstrapNode(networkId);
-    const bootstrap = boot.getMultiaddrs().map(String);
-    const a = await startPeer(networkId, bootstrap);
-    const b = await startPeer(networkId, bootstrap);
+    const { networkId, bootstrap, a, b } = await twoPeers();
     const feed = `${a.identity}/posts`;
     await a.library.write(a.identity, 'posts', textUpdate('real'));
     await b.sync.pull(a.node.peerId, feed);
