@@ -16,6 +16,11 @@ import { MAX_HEADS } from './constants.ts';
 
 /** Open feeds kept in memory (with their documents); the least recently used one closes first. */
 export const MAX_OPEN_FEEDS = 64;
+/**
+ * Compaction: after this many envelopes past the last snapshot, the author's device signs a new
+ * snapshot and prunes the envelopes it covers, so new readers pull one snapshot and the rest.
+ */
+export const COMPACT_EVERY_ENVELOPES = 1024;
 
 export interface ReceivedBatch {
   feed: string;
@@ -40,6 +45,8 @@ export interface FeedLibraryInit {
   keeps: (author: string) => boolean;
   log: Logger;
   now?: () => number;
+  /** Envelopes between snapshots of own feeds (default COMPACT_EVERY_ENVELOPES; 0: never). */
+  compactEvery?: number;
 }
 
 export class FeedLibrary {
@@ -142,7 +149,24 @@ export class FeedLibrary {
       await feed.stop({ discard: true });
       throw error;
     }
-    return feed.head()!;
+    const head = feed.head()!;
+    void this.#maybeCompact(feed, head.seq).catch((error: unknown) => this.#init.log.warn('compacting', id, 'failed', error));
+    return head;
+  }
+
+  readonly #compacting = new Set<string>();
+
+  async #maybeCompact(feed: Feed, seq: number): Promise<void> {
+    const every = this.#init.compactEvery ?? COMPACT_EVERY_ENVELOPES;
+    if (every <= 0 || this.#compacting.has(feed.id)) return;
+    const info = await this.store.feed(feed.id);
+    if (seq - (info?.snapshotSeq ?? 0) < every) return;
+    this.#compacting.add(feed.id);
+    try {
+      await feed.createSnapshot({ prune: true });
+    } finally {
+      this.#compacting.delete(feed.id);
+    }
   }
 
   /** The feed's whole state as one Yjs update (empty document when nothing is held). */

@@ -77,6 +77,28 @@ describe('feed sync between peers', () => {
     follow.stop();
   }, 60_000);
 
+  it('compacts: after 100 envelopes the author snapshots and prunes, and a new reader pulls the snapshot and the rest', async () => {
+    const networkId = createNetworkId();
+    const boot = await bootstrapNode(networkId);
+    const bootstrap = boot.getMultiaddrs().map(String);
+    const a = await startPeer(networkId, bootstrap, { compactEvery: 100 });
+    const feed = `${a.identity}/log`;
+    const doc = new Y.Doc();
+    const snapshotted = new Promise<void>((resolve) => {
+      const check = async () => ((await a.library.store.feed(feed))?.snapshotSeq ?? 0) >= 100 && resolve();
+      a.library.onEnvelope(() => void check());
+    });
+    for (let i = 0; i < 130; i++) await a.library.write(a.identity, 'log', textUpdate(`${i};`, doc));
+    await snapshotted;
+    const info = await a.library.store.feed(feed);
+    expect(info?.firstSeq).toBeGreaterThan(100); // the envelopes the snapshot covers are gone
+    const b = await startPeer(networkId, bootstrap);
+    const pulled = await b.sync.pull(a.node.peerId, feed);
+    expect(pulled.head?.seq).toBe(130);
+    expect(await textOf(b.library, feed)).toBe(Array.from({ length: 130 }, (_, i) => `${i};`).join(''));
+    expect((await b.library.store.feed(feed))?.snapshotSeq).toBeGreaterThanOrEqual(100);
+  }, 30_000);
+
   it('refuses a forged envelope pushed by a holder, and keeps what it had', async () => {
     const { networkId, bootstrap, a, b } = await twoPeers();
     const feed = `${a.identity}/posts`;

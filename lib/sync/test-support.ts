@@ -28,7 +28,7 @@ export interface Peer {
 
 export const started: Array<{ stop(): Promise<void> }> = [];
 
-export async function startPeer(networkId: string, bootstrap: string[], options: { secret?: Uint8Array; publish?: boolean } = {}): Promise<Peer> {
+export async function startPeer(networkId: string, bootstrap: string[], options: { secret?: Uint8Array; publish?: boolean; compactEvery?: number } = {}): Promise<Peer> {
   const { secretKey } = await generateKeyPair();
   const signer = await createSigningKey(secretKey);
   const identity = encodePublicKey(signer.publicKey);
@@ -41,7 +41,7 @@ export async function startPeer(networkId: string, bootstrap: string[], options:
   const store = new MemoryFeedStore();
   await store.start();
   const log = createMemoryLogger();
-  const library = new FeedLibrary({ store, signerFor: (a) => (a === identity ? signer : undefined), keeps: (a) => a === identity, log });
+  const library = new FeedLibrary({ store, signerFor: (a) => (a === identity ? signer : undefined), keeps: (a) => a === identity, log, ...(options.compactEvery === undefined ? {} : { compactEvery: options.compactEvery }) });
   const seen = new Set<string>();
   const sync = new FeedSync({
     node,
