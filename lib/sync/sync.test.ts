@@ -52,6 +52,24 @@ describe('feed sync between peers', () => {
     expect(await textOf(c.library, feed)).toBe('hello world');
   }, 60_000);
 
+  it('a one-off read goes to a cache holder rather than the author, so a popular author is not everyone\'s server', async () => {
+    const { networkId, bootstrap, a, b } = await twoPeers();
+    const feed = `${a.identity}/posts`;
+    await a.library.write(a.identity, 'posts', textUpdate('viral'));
+    expect((await b.sync.fetch(a.identity)).from).toBe(a.node.peerId.toString()); // the only holder
+    const c = await startPeer(networkId, bootstrap);
+    // B announced what it cached; C reads from B although A is online.
+    await expect.poll(async () => (await c.node.findProviders(new TextEncoder().encode(`/p2pb-feeds/${a.identity}`))).map((p) => p.id.toString()), { timeout: 10_000 }).toContain(b.node.peerId.toString());
+    const result = await c.sync.fetch(a.identity);
+    expect(result.from).toBe(b.node.peerId.toString());
+    expect(await textOf(c.library, feed)).toBe('viral');
+    // Following still goes to the source, for the freshest envelopes pushed as they are made.
+    const follow = c.sync.follow(a.identity);
+    await follow.ready;
+    expect(follow.peer).toBe(a.node.peerId.toString());
+    follow.stop();
+  }, 30_000);
+
   it('pulls a long feed in bounded batches, and resumes a subscription after a disconnect', async () => {
     const { networkId, bootstrap, a, b } = await twoPeers();
     const feed = `${a.identity}/log`;

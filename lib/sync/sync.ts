@@ -127,48 +127,69 @@ export class FeedSync {
   }
 
   /**
-   * Peers that may hold `author`'s feeds, best first: the author's own record (devices, then
-   * hosts; connected as lib/net prefers, direct before relayed), then DHT providers.
+   * Peers that may hold `author`'s feeds, best first. `source` (for following: freshest, and
+   * pushes come straight from the writer): the author's record in its order — devices (direct
+   * WebRTC where possible) and delegated hosts — then DHT providers. `cache` (for one-off reads,
+   * so a popular author's own device is not what everybody reads from): delegated hosts, then
+   * other holders found through DHT providers, then the author's devices.
    */
-  async *holders(author: string, signal?: AbortSignal): AsyncGenerator<PeerId> {
+  async *holders(author: string, signal?: AbortSignal, prefer: 'source' | 'cache' = 'source'): AsyncGenerator<PeerId> {
     const { node } = this.#init;
     const tried = new Set<string>([node.peerId.toString()]);
     let count = 0;
+    let record: Awaited<ReturnType<NetworkNode['resolve']>> | undefined;
     try {
-      const record = await node.resolve(author, { ...(signal ? { signal } : {}) });
-      for (const entry of record.servedBy) {
-        if (tried.has(entry.peerId)) continue;
-        tried.add(entry.peerId);
-        try {
-          const { peerId } = await node.connect({ ...record, servedBy: [entry] }, { ...(signal ? { signal } : {}) });
-          count++;
-          yield peerId;
-        } catch (error) {
-          signal?.throwIfAborted();
-          this.#init.log.debug('holder', entry.peerId, 'unreachable:', (error as Error)?.message ?? error);
-        }
-      }
+      record = await node.resolve(author, { ...(signal ? { signal } : {}) });
     } catch (error) {
       signal?.throwIfAborted();
       this.#init.log.debug('no address record for', author, (error as P2pbError)?.code ?? error);
     }
-    if (count >= MAX_HOLDERS_TRIED) return;
-    let providers: Awaited<ReturnType<NetworkNode['findProviders']>> = [];
-    try {
-      providers = await node.findProviders(providerKey(author), {
-        limit: MAX_PROVIDERS,
-        signal: AbortSignal.any([AbortSignal.timeout(FIND_PROVIDERS_TIMEOUT), ...(signal ? [signal] : [])]),
-      });
-    } catch (error) {
-      signal?.throwIfAborted();
-      this.#init.log.debug('provider lookup for', author, 'failed:', (error as Error)?.message ?? error);
+    const entries = record?.servedBy ?? [];
+    const self = this;
+    async function* fromRecord(kinds: ReadonlyArray<'device' | 'host'>): AsyncGenerator<PeerId> {
+      for (const entry of entries) {
+        if (!kinds.includes(entry.kind) || tried.has(entry.peerId) || count >= MAX_HOLDERS_TRIED) continue;
+        tried.add(entry.peerId);
+        try {
+          const { peerId } = await node.connect({ ...record!, servedBy: [entry] }, { ...(signal ? { signal } : {}) });
+          count++;
+          yield peerId;
+        } catch (error) {
+          signal?.throwIfAborted();
+          self.#init.log.debug('holder', entry.peerId, 'unreachable:', (error as Error)?.message ?? error);
+        }
+      }
     }
-    for (const provider of providers) {
-      if (tried.has(provider.id.toString()) || count >= MAX_HOLDERS_TRIED) continue;
-      tried.add(provider.id.toString());
-      if (provider.multiaddrs.length > 0) await node.libp2p.peerStore.merge(provider.id, { multiaddrs: provider.multiaddrs }).catch(() => {});
-      count++;
-      yield provider.id;
+    async function* fromProviders(): AsyncGenerator<PeerId> {
+      if (count >= MAX_HOLDERS_TRIED) return;
+      let providers: Awaited<ReturnType<NetworkNode['findProviders']>> = [];
+      try {
+        providers = await node.findProviders(providerKey(author), {
+          limit: MAX_PROVIDERS,
+          signal: AbortSignal.any([AbortSignal.timeout(FIND_PROVIDERS_TIMEOUT), ...(signal ? [signal] : [])]),
+        });
+      } catch (error) {
+        signal?.throwIfAborted();
+        self.#init.log.debug('provider lookup for', author, 'failed:', (error as Error)?.message ?? error);
+      }
+      // The author's own devices are providers too; with `cache` they come last, from the record.
+      const devices = new Set(entries.filter((e) => e.kind === 'device').map((e) => e.peerId));
+      for (const provider of shuffled(providers)) {
+        const id = provider.id.toString();
+        if (tried.has(id) || count >= MAX_HOLDERS_TRIED || (prefer === 'cache' && devices.has(id))) continue;
+        tried.add(id);
+        if (provider.multiaddrs.length > 0) await node.libp2p.peerStore.merge(provider.id, { multiaddrs: provider.multiaddrs }).catch(() => {});
+        count++;
+        yield provider.id;
+      }
+    }
+    if (prefer === 'source') {
+      yield* fromRecord(['device', 'host']);
+      yield* fromProviders();
+    } else {
+      yield* fromRecord(['host']);
+      yield* fromProviders();
+      yield* fromRecord(['device']);
     }
   }
 
@@ -186,7 +207,7 @@ export class FeedSync {
       const batch = await requestPull(await this.#stream(peer, signal), feed, after, signal);
       if (batch.snapshot === null && batch.envelopes.length === 0) break;
       const result = await library.receive(feed, batch);
-      this.#init.received?.(feed);
+      this.markReceived(feed);
       total = { ...result, appended: total.appended + result.appended, refused: [...total.refused, ...result.refused] };
       if (result.appended === 0 && result.head?.seq === after) break; // nothing usable came
       if (!batch.head || (result.head?.seq ?? 0) >= batch.head.seq) break;
@@ -202,7 +223,7 @@ export class FeedSync {
     decodePublicKey(author);
     const query: FeedQuery = options.feeds ? { feeds: options.feeds, authors: [] } : { feeds: [], authors: [author] };
     let tried = 0;
-    for await (const peer of this.holders(author, options.signal)) {
+    for await (const peer of this.holders(author, options.signal, 'cache')) {
       tried++;
       try {
         const heads = await this.heads(peer, query, options.signal);
@@ -254,9 +275,10 @@ export class FeedSync {
     return this.#stream(peer, signal);
   }
 
-  /** @internal */
+  /** @internal A feed came in through this network: it is cached, served and announced here. */
   markReceived(feed: string): void {
     this.#init.received?.(feed);
+    if (this.#init.serves(feed)) this.announce(authorOf(feed));
   }
 }
 
@@ -363,6 +385,16 @@ class FollowState implements Follow {
       signal,
     );
   }
+}
+
+/** A copy of `list` in random order (readers spread over holders instead of all taking the first). */
+function shuffled<T>(list: readonly T[]): T[] {
+  const out = [...list];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
 }
 
 async function* one<T>(value: T): AsyncGenerator<T> {
