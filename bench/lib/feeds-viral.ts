@@ -32,6 +32,12 @@ export interface ViralOptions {
   rejoin: number;
   caching: boolean;
   seed: number;
+  /**
+   * Whom a reader asks: 'uniform' — any online holder ahead of it, the author included, uniformly;
+   * 'cache-first' — what lib/sync's one-off reads do (FeedSync.holders 'cache'): a random cache
+   * holder ahead of it, and the author only when there is none.
+   */
+  policy?: 'uniform' | 'cache-first';
 }
 
 export interface ViralResult {
@@ -77,8 +83,8 @@ export function simulateViral(o: ViralOptions): ViralResult {
     for (let r = 0; r < o.readers; r++) {
       if (!online[r] || head[r]! >= authorHead) continue;
       candidates.length = 0;
-      candidates.push(-1); // the author
       if (o.caching) for (let p = 0; p < o.readers; p++) if (p !== r && online[p] && before[p]! > head[r]!) candidates.push(p);
+      if (o.policy !== 'cache-first' || candidates.length === 0) candidates.push(-1); // the author
       const peer = candidates[Math.floor(random() * candidates.length)]!;
       const theirs = peer < 0 ? authorHead : before[peer]!;
       const got = Math.min(theirs, head[r]! + o.chunk) - head[r]!;
