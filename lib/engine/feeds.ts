@@ -13,6 +13,7 @@ import { P2pbError } from '../util/errors.ts';
 import { toBase64url } from '../util/bytes.ts';
 import type { Logger } from '../util/log.ts';
 import type { Member, NetworkManager } from './networks.ts';
+import { MAX_QUERY_ITEMS, itemsOf, sortItems, type Item, type SortSpec } from '../data/items.ts';
 
 const FOLLOWS_KEY = 'follows';
 
@@ -164,6 +165,22 @@ export class FeedService {
       this.#live.get(member.stored.id)?.get(author)?.stop();
       this.#live.get(member.stored.id)?.delete(author);
     }
+  }
+
+  /**
+   * Items of feed `name` of `authors` (default: the identity and everyone it follows) held on
+   * this drive, ordered by `sort`, at most `limit`. Following keeps them fresh; nothing here
+   * waits on the network.
+   */
+  async query(identity: string, name: string, sort: SortSpec, options: { authors?: string[]; limit?: number } = {}): Promise<Item[]> {
+    const authors = options.authors ?? [identity, ...this.following(identity)];
+    const items: Item[] = [];
+    for (const author of new Set(authors)) {
+      const feed = feedIdOf(decodePublicKey(author), name);
+      if ((await this.#library.head(feed)) === null) continue;
+      items.push(...itemsOf(await this.#library.doc(feed), author, feed));
+    }
+    return sortItems(items, sort).slice(0, Math.min(options.limit ?? MAX_QUERY_ITEMS, MAX_QUERY_ITEMS));
   }
 
   following(identity: string): string[] {

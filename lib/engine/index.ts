@@ -22,6 +22,7 @@ import { MemoryFeedStore, type FeedStore } from '../store/index.ts';
 import { FeedLibrary } from '../sync/library.ts';
 import { fromBase64url, toBase64url } from '../util/bytes.ts';
 import { decodePublicKey } from '../identity/index.ts';
+import { checkSort } from '../data/items.ts';
 
 export { NetworkManager, UnknownNetworkError, HostingError } from './networks.ts';
 export { FeedService, feedEventToWire } from './feeds.ts';
@@ -179,6 +180,21 @@ export const createEngine =
       'feed.unfollow': async (params) => {
         await feeds.unfollow(param(params, 'identity', 'string'), param(params, 'author', 'string'));
         return null;
+      },
+      'feed.following': async (params) => feeds.following(param(params, 'identity', 'string')),
+      'feed.query': async (params) => {
+        const p = params as { authors?: unknown; limit?: unknown; sort?: unknown };
+        const authors = p.authors === undefined ? undefined : p.authors;
+        if (authors !== undefined && (!Array.isArray(authors) || authors.length > 256 || !authors.every((a) => typeof a === 'string'))) {
+          throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, 'authors must be an array of up to 256 public keys');
+        }
+        if (p.limit !== undefined && (typeof p.limit !== 'number' || !Number.isSafeInteger(p.limit) || p.limit < 1)) {
+          throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, 'limit must be a positive integer');
+        }
+        return feeds.query(param(params, 'identity', 'string'), param(params, 'name', 'string'), checkSort(p.sort), {
+          ...(authors === undefined ? {} : { authors: authors as string[] }),
+          ...(p.limit === undefined ? {} : { limit: p.limit as number }),
+        });
       },
       'store.state': async () => {
         const { maxBytes: _max, ...state } = store.state();

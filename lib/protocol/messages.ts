@@ -73,6 +73,12 @@ export interface PageMethods {
   /** Live `feedUpdate` events for `author`'s feed `name` (the engine follows the author). */
   p2p_subscribeFeed: { params: { author: string; name: string }; result: null };
   p2p_unsubscribeFeed: { params: { author: string; name: string }; result: null };
+  /** Follow `author` as the granted identity: their feeds are kept on this drive and pushed live. */
+  p2p_follow: { params: { author: string }; result: null };
+  p2p_unfollow: { params: { author: string }; result: null };
+  p2p_following: { params: undefined; result: string[] };
+  /** Items of feed `name` from the identity and the authors it follows, ordered by `sort`. */
+  p2p_query: { params: { name: string; sort: SortSpecView; authors?: string[]; limit?: number }; result: ItemView[] };
 }
 export type PageMethod = keyof PageMethods;
 export const PAGE_METHODS: readonly PageMethod[] = [
@@ -84,6 +90,10 @@ export const PAGE_METHODS: readonly PageMethod[] = [
   'p2p_writeFeed',
   'p2p_subscribeFeed',
   'p2p_unsubscribeFeed',
+  'p2p_follow',
+  'p2p_unfollow',
+  'p2p_following',
+  'p2p_query',
 ];
 
 /** A feed as pages see it: its state as one Yjs update (base64url) and its sequence. */
@@ -94,6 +104,21 @@ export interface FeedStateView {
   seq: number;
   /** Y.encodeStateAsUpdate of the feed's document, base64url: apply it to a Y.Doc. */
   update: string;
+}
+
+/** A declarative sorting function (lib/data/items.ts): keys compared in order. */
+export interface SortSpecView {
+  id: string;
+  keys: { field: string; order: 'asc' | 'desc' }[];
+}
+
+/** One item of a feed used as a list (Y.Map "items"): the author's fields plus where it came from. */
+export interface ItemView {
+  id: string;
+  author: string;
+  feed: string;
+  ts: number;
+  [field: string]: unknown;
 }
 
 /** One new envelope of a subscribed feed. */
@@ -342,6 +367,8 @@ export interface EngineMethods {
   'feed.write': { params: { identity: string; name: string; update: string }; result: { seq: number } };
   'feed.follow': { params: { identity: string; author: string }; result: null };
   'feed.unfollow': { params: { identity: string; author: string }; result: null };
+  'feed.following': { params: { identity: string }; result: string[] };
+  'feed.query': { params: { identity: string; name: string; sort: SortSpecView; authors?: string[]; limit?: number }; result: ItemView[] };
   'store.state': { params: undefined; result: StorageView };
 }
 export type EngineMethod = keyof EngineMethods;

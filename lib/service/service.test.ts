@@ -390,4 +390,26 @@ describe('feeds from pages', () => {
     expect(page.events).toEqual([{ event: 'feedUpdate', data: { author: BOB, name: 'posts', seq: 4, update: UPDATE } }]);
     expect(other.events).toEqual([]);
   });
+
+  it('follow, following and query act as the granted identity, with checked params', async () => {
+    const ctx = await setup();
+    const page = ctx.connectPage(ORIGIN);
+    await expect(page.rpc.request('p2p_follow', { author: BOB })).rejects.toMatchObject({ code: ProviderErrorCode.UNAUTHORIZED });
+    const asked = page.rpc.request('p2p_requestIdentity');
+    await decideNext(ctx, { approved: true, identity: ctx.alice.id });
+    await asked;
+    await page.rpc.request('p2p_follow', { author: BOB });
+    await page.rpc.request('p2p_following');
+    const sort = { id: 'chronological', keys: [{ field: 'ts', order: 'desc' as const }] };
+    await page.rpc.request('p2p_query', { name: 'posts', sort, limit: 50 });
+    expect(feedCalls).toEqual([
+      { method: 'feed.follow', params: { identity: ctx.alice.id, author: BOB } },
+      { method: 'feed.following', params: { identity: ctx.alice.id } },
+      { method: 'feed.query', params: { identity: ctx.alice.id, name: 'posts', sort, limit: 50 } },
+    ]);
+    await expect(page.rpc.request('p2p_query', { name: 'Bad Name', sort })).rejects.toMatchObject({ code: ProviderErrorCode.INVALID_PARAMS });
+    await expect(page.rpc.request('p2p_query', { name: 'posts', sort, identity: BOB } as never)).rejects.toMatchObject({ code: ProviderErrorCode.INVALID_PARAMS });
+    await expect(page.rpc.request('p2p_follow', { author: 'nobody' })).rejects.toMatchObject({ code: ProviderErrorCode.INVALID_PARAMS });
+    expect(feedCalls).toHaveLength(3);
+  });
 });

@@ -346,6 +346,25 @@ export const createService =
           connection.feeds.add(`${p.author}/${p.name}`);
           return null;
         }
+        case 'p2p_follow':
+        case 'p2p_unfollow': {
+          const p = feedParams(params, ['author']);
+          const grant = grantOf(origin);
+          await engine.call(method === 'p2p_follow' ? 'feed.follow' : 'feed.unfollow', { identity: grant.identity, author: p.author! });
+          return null;
+        }
+        case 'p2p_following':
+          noParams(params);
+          return engine.call('feed.following', { identity: grantOf(origin).identity });
+        case 'p2p_query': {
+          if (typeof params !== 'object' || params === null || Array.isArray(params) || !hasExactKeys(params as Record<string, unknown>, ['name', 'sort'], ['authors', 'limit'])) {
+            throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, 'p2p_query takes { name, sort, authors?, limit? }');
+          }
+          const p = params as { name: unknown; sort: unknown; authors?: unknown; limit?: unknown };
+          if (!isValidFeedName(p.name)) throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, 'name is not a valid feed name');
+          const grant = grantOf(origin);
+          return engine.call('feed.query', { identity: grant.identity, name: p.name, sort: p.sort as never, ...(p.authors === undefined ? {} : { authors: p.authors as string[] }), ...(p.limit === undefined ? {} : { limit: p.limit as number }) });
+        }
         case 'p2p_unsubscribeFeed': {
           const p = feedParams(params, ['author', 'name']);
           grantOf(origin);

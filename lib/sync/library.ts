@@ -175,6 +175,11 @@ export class FeedLibrary {
     return { update: Y.encodeStateAsUpdate(feed.doc!), head: feed.head() };
   }
 
+  /** The open document of `id` (read-only for callers: write through write()). */
+  async doc(id: string): Promise<Y.Doc> {
+    return (await this.feed(id)).doc!;
+  }
+
   /** The stored head of `id` without opening it. */
   head(id: string): Promise<FeedHead | null> {
     return this.store.head(id);

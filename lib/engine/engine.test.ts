@@ -1,0 +1,60 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { MemoryKeyValueStore } from '../kv/index.ts';
+import { toBase64url } from '../util/bytes.ts';
+import { createMemoryLogger } from '../util/log.ts';
+import { expectCode } from '../util/test-errors.ts';
+import { createVault } from '../vault/index.ts';
+import { createEngine, type Engine, type Signer } from './index.ts';
+
+const engines: Engine[] = [];
+afterEach(async () => {
+  for (const engine of engines.splice(0)) await engine.stop();
+});
+
+async function engineWithIdentity() {
+  const vault = createVault({ local: new MemoryKeyValueStore(), session: new MemoryKeyValueStore(), kdfIterations: 1000 });
+  await vault.start();
+  await vault.initialize('passphrase');
+  const identity = await vault.createIdentity('Alice');
+  const signer: Signer = {
+    sign: (id, context, message) => vault.sign(id, context, message),
+    identities: async () => vault.listIdentities().map((i) => ({ id: i.id, publicKey: i.publicKey, displayName: i.displayName, createdAt: i.createdAt })),
+  };
+  const engine = createEngine({ host: 'node' })({ signer, log: createMemoryLogger() });
+  await engine.start();
+  engines.push(engine);
+  return { engine, alice: identity.publicKey };
+}
+
+const post = (id: string, fields: Record<string, unknown>) => {
+  const doc = new Y.Doc();
+  doc.getMap('items').set(id, fields);
+  return toBase64url(Y.encodeStateAsUpdate(doc));
+};
+
+describe('engine feeds', () => {
+  it('writes items to the identity feed and queries them back in the order of a sort', async () => {
+    const { engine, alice } = await engineWithIdentity();
+    await engine.handle('feed.write', { identity: alice, name: 'posts', update: post('p1', { ts: 10, text: 'first' }) });
+    await engine.handle('feed.write', { identity: alice, name: 'posts', update: post('p2', { ts: 30, text: 'third' }) });
+    await engine.handle('feed.write', { identity: alice, name: 'posts', update: post('p3', { ts: 20, text: 'second', replyTo: `${alice}/p1` }) });
+    const newest = (await engine.handle('feed.query', { identity: alice, name: 'posts', sort: { id: 'chronological', keys: [{ field: 'ts', order: 'desc' }] } })) as { id: string }[];
+    expect(newest.map((i) => i.id)).toEqual(['p2', 'p3', 'p1']);
+    const conversations = (await engine.handle('feed.query', {
+      identity: alice,
+      name: 'posts',
+      sort: { id: 'conversations', keys: [{ field: '$replies', order: 'desc' }, { field: 'ts', order: 'desc' }] },
+      limit: 2,
+    })) as { id: string; author: string; text: string }[];
+    expect(conversations.map((i) => i.id)).toEqual(['p1', 'p2']);
+    expect(conversations[0]).toMatchObject({ author: alice, text: 'first' });
+    await expectCode(() => engine.handle('feed.query', { identity: alice, name: 'posts', sort: { id: 'x', keys: [{ field: 'ts', order: 'up' }] } }), 'INVALID_SORT');
+  });
+
+  it('a write that is not a Yjs update is refused by name and stores nothing', async () => {
+    const { engine, alice } = await engineWithIdentity();
+    await expectCode(() => engine.handle('feed.write', { identity: alice, name: 'posts', update: toBase64url(new Uint8Array([1, 2, 3, 4, 5])) }), 'MALFORMED_UPDATE');
+    expect(await engine.handle('feed.query', { identity: alice, name: 'posts', sort: { id: 'c', keys: [{ field: 'ts', order: 'desc' }] } })).toEqual([]);
+  });
+});
