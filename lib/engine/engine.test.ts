@@ -57,4 +57,15 @@ describe('engine feeds', () => {
     await expectCode(() => engine.handle('feed.write', { identity: alice, name: 'posts', update: toBase64url(new Uint8Array([1, 2, 3, 4, 5])) }), 'MALFORMED_UPDATE');
     expect(await engine.handle('feed.query', { identity: alice, name: 'posts', sort: { id: 'c', keys: [{ field: 'ts', order: 'desc' }] } })).toEqual([]);
   });
+
+  it('putItem sets one item without Yjs in the app, stamping ts when the app gave none', async () => {
+    const { engine, alice } = await engineWithIdentity();
+    const before = Date.now();
+    expect(await engine.handle('feed.putItem', { identity: alice, name: 'posts', id: 'hello', item: { text: 'hi' } })).toEqual({ seq: 1 });
+    expect(await engine.handle('feed.putItem', { identity: alice, name: 'posts', id: 'hello', item: { text: 'edited', ts: 5 } })).toEqual({ seq: 2 });
+    await engine.handle('feed.putItem', { identity: alice, name: 'posts', id: 'later', item: { text: 'later' } });
+    const items = (await engine.handle('feed.query', { identity: alice, name: 'posts', sort: { id: 'c', keys: [{ field: 'ts', order: 'desc' }] } })) as { id: string; text: string; ts: number }[];
+    expect(items.map((i) => [i.id, i.text])).toEqual([['later', 'later'], ['hello', 'edited']]);
+    expect(items[0]!.ts).toBeGreaterThanOrEqual(before);
+  });
 });

@@ -22,7 +22,7 @@ import { MemoryFeedStore, type FeedStore } from '../store/index.ts';
 import { FeedLibrary } from '../sync/library.ts';
 import { fromBase64url, toBase64url } from '../util/bytes.ts';
 import { decodePublicKey } from '../identity/index.ts';
-import { checkSort } from '../data/items.ts';
+import { ITEMS_MAP, checkSort } from '../data/items.ts';
 
 export { NetworkManager, UnknownNetworkError, HostingError } from './networks.ts';
 export { FeedService, feedEventToWire } from './feeds.ts';
@@ -180,6 +180,22 @@ export const createEngine =
       'feed.unfollow': async (params) => {
         await feeds.unfollow(param(params, 'identity', 'string'), param(params, 'author', 'string'));
         return null;
+      },
+      'feed.putItem': async (params) => {
+        const identity = param<string>(params, 'identity', 'string');
+        if (!own.has(identity)) await refreshIdentities();
+        const item = (params as { item?: unknown }).item;
+        if (typeof item !== 'object' || item === null || Array.isArray(item)) throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, 'item must be an object');
+        const fields = { ...(item as Record<string, unknown>) };
+        if (typeof fields.ts !== 'number') fields.ts = now();
+        try {
+          const head = await library.transact(identity, param(params, 'name', 'string'), (doc) =>
+            doc.getMap(ITEMS_MAP).set(param(params, 'id', 'string'), fields),
+          );
+          return { seq: head.seq };
+        } finally {
+          storageChanged();
+        }
       },
       'feed.following': async (params) => feeds.following(param(params, 'identity', 'string')),
       'feed.query': async (params) => {

@@ -74,6 +74,8 @@ export interface PageMethods {
   p2p_subscribeFeed: { params: { author: string; name: string }; result: null };
   p2p_unsubscribeFeed: { params: { author: string; name: string }; result: null };
   /** Follow `author` as the granted identity: their feeds are kept on this drive and pushed live. */
+  /** Sets item `id` of the granted identity's item feed `name` (write grant): no Yjs needed in the app. */
+  p2p_putItem: { params: { name: string; id: string; item: Record<string, unknown> }; result: { seq: number } };
   p2p_follow: { params: { author: string }; result: null };
   p2p_unfollow: { params: { author: string }; result: null };
   p2p_following: { params: undefined; result: string[] };
@@ -90,6 +92,7 @@ export const PAGE_METHODS: readonly PageMethod[] = [
   'p2p_writeFeed',
   'p2p_subscribeFeed',
   'p2p_unsubscribeFeed',
+  'p2p_putItem',
   'p2p_follow',
   'p2p_unfollow',
   'p2p_following',
@@ -368,6 +371,7 @@ export interface EngineMethods {
   'feed.follow': { params: { identity: string; author: string }; result: null };
   'feed.unfollow': { params: { identity: string; author: string }; result: null };
   'feed.following': { params: { identity: string }; result: string[] };
+  'feed.putItem': { params: { identity: string; name: string; id: string; item: Record<string, unknown> }; result: { seq: number } };
   'feed.query': { params: { identity: string; name: string; sort: SortSpecView; authors?: string[]; limit?: number }; result: ItemView[] };
   'store.state': { params: undefined; result: StorageView };
 }

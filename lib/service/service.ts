@@ -57,6 +57,8 @@ export interface ServiceComponents {
 
 /** Contexts the engine may have the vault sign in (never a page's or a record's of another kind). */
 const ENGINE_CONTEXTS: readonly string[] = [CONTEXTS.ADDRESS_RECORD, CONTEXTS.FEED_ENVELOPE, CONTEXTS.FEED_SNAPSHOT, CONTEXTS.HOSTING_DELEGATION];
+/** One item written through p2p_putItem, as JSON. */
+const MAX_ITEM_JSON_BYTES = 64 * 1024;
 /** Feeds one page may subscribe to at once. */
 const MAX_PAGE_SUBSCRIPTIONS = 256;
 
@@ -276,14 +278,8 @@ export const createService =
       return p;
     }
 
-    async function writeFeed(origin: string, params: unknown): Promise<{ seq: number }> {
-      const p = feedParams(params, ['name', 'update']);
-      let update: Uint8Array;
-      try {
-        update = fromBase64url(p.update!);
-      } catch {
-        throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, 'update must be base64url without padding');
-      }
+    /** Asks to write `bytes` (shown as size and preview) to feed `name`, unless the site may write without asking. */
+    async function approveWrite(origin: string, name: string, preview: { text: string | null; bytes: Uint8Array }): Promise<string> {
       const grant = grantOf(origin);
       if (!grant.write || vault.status() !== 'unlocked') {
         const identity = vault.status() === 'unlocked' ? identityView(vault.getIdentity(grant.identity)) : undefined;
@@ -291,8 +287,8 @@ export const createService =
           kind: 'write',
           origin,
           ...(identity ? { identity } : {}),
-          feed: p.name!,
-          message: { text: null, hex: toHex(update.subarray(0, 64)), bytes: update.length },
+          feed: name,
+          message: { text: preview.text, hex: toHex(preview.bytes.subarray(0, 64)), bytes: preview.bytes.length },
         });
         if (!decision.approved) throw new ProviderError(ProviderErrorCode.USER_REJECTED, 'The person refused the write');
         if (vault.status() !== 'unlocked') throw new ProviderError(ProviderErrorCode.USER_REJECTED, 'The vault stayed locked');
@@ -302,8 +298,33 @@ export const createService =
           void broadcastState();
         }
       }
-      const current = grantOf(origin);
-      return engine.call('feed.write', { identity: current.identity, name: p.name!, update: p.update! });
+      return grantOf(origin).identity;
+    }
+
+    async function writeFeed(origin: string, params: unknown): Promise<{ seq: number }> {
+      const p = feedParams(params, ['name', 'update']);
+      let update: Uint8Array;
+      try {
+        update = fromBase64url(p.update!);
+      } catch {
+        throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, 'update must be base64url without padding');
+      }
+      const identity = await approveWrite(origin, p.name!, { text: null, bytes: update });
+      return engine.call('feed.write', { identity, name: p.name!, update: p.update! });
+    }
+
+    async function putItem(origin: string, params: unknown): Promise<{ seq: number }> {
+      if (typeof params !== 'object' || params === null || Array.isArray(params) || !hasExactKeys(params as Record<string, unknown>, ['name', 'id', 'item'])) {
+        throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, 'p2p_putItem takes { name, id, item }');
+      }
+      const p = params as { name: unknown; id: unknown; item: unknown };
+      if (!isValidFeedName(p.name)) throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, 'name is not a valid feed name');
+      if (typeof p.id !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(p.id)) throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, 'id: 1..64 of A-Z a-z 0-9 _ -');
+      if (typeof p.item !== 'object' || p.item === null || Array.isArray(p.item)) throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, 'item must be a JSON object');
+      const json = JSON.stringify(p.item);
+      if (json.length > MAX_ITEM_JSON_BYTES) throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, `item is larger than ${MAX_ITEM_JSON_BYTES} bytes of JSON`);
+      const identity = await approveWrite(origin, p.name, { text: json.length <= 2000 ? json : `${json.slice(0, 2000)}…`, bytes: utf8(json) });
+      return engine.call('feed.putItem', { identity, name: p.name, id: p.id, item: JSON.parse(json) as Record<string, unknown> });
     }
 
     async function handlePage(origin: string, method: string, params: unknown, connection?: PageConnection): Promise<unknown> {
@@ -335,6 +356,8 @@ export const createService =
         }
         case 'p2p_writeFeed':
           return writeFeed(origin, params);
+        case 'p2p_putItem':
+          return putItem(origin, params);
         case 'p2p_subscribeFeed': {
           const p = feedParams(params, ['author', 'name']);
           const grant = grantOf(origin);

@@ -138,10 +138,15 @@ export class FeedLibrary {
   /** Writes a Yjs update to one of the person's feeds: one signed envelope. */
   async write(author: string, name: string, update: Uint8Array): Promise<FeedHead> {
     checkYjsUpdate(update, 'update');
+    return this.transact(author, name, (doc) => Y.applyUpdate(doc, update));
+  }
+
+  /** Runs `fn` on the document of one of the person's feeds, as one signed envelope. */
+  async transact(author: string, name: string, fn: (doc: Y.Doc) => void): Promise<FeedHead> {
     const id = feedIdOf(decodePublicKey(author), name);
     const feed = await this.feed(id);
     try {
-      await feed.transact((doc) => Y.applyUpdate(doc, update));
+      await feed.transact(fn);
     } catch (error) {
       // Refused (storage full, the vault locked…): the write did not happen. Its change is in
       // the open document only, so that document goes; the next use reopens it from the store.
