@@ -1,0 +1,174 @@
+// Microblog: posts, replies and reposts on the "posts" item feed (docs/data.md), a timeline of
+// the people you follow ordered by the sorting function you choose. Plain JS over window.p2p:
+// no build step, no remote code. Another UI over the same feed (apps/microblog-compact) shows
+// the same posts, because the posts live in the feeds, not in the UI.
+(() => {
+  'use strict';
+  const FEED = 'posts';
+  const SORTS = [
+    { id: 'chronological', label: 'Newest first', keys: [{ field: 'ts', order: 'desc' }] },
+    { id: 'conversations', label: 'Conversations first', keys: [{ field: '$replies', order: 'desc' }, { field: '$thread', order: 'desc' }] },
+  ];
+  const KEY = /z6Mk[1-9A-HJ-NP-Za-km-z]{44}/;
+  const $ = (id) => document.getElementById(id);
+  const el = (tag, attrs = {}, ...children) => {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) {
+      if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
+      else if (v !== undefined && v !== null) node.setAttribute(k, String(v));
+    }
+    node.append(...children.filter((c) => c !== null && c !== undefined));
+    return node;
+  };
+  const short = (key) => `${key.slice(0, 8)}…${key.slice(-4)}`;
+  const newId = () => Array.from(crypto.getRandomValues(new Uint8Array(9)), (b) => b.toString(36).padStart(2, '0')).join('').slice(0, 16);
+
+  let p2p = null;
+  let me = null;
+  let replyTo = null;
+  let items = [];
+  let rendering = null;
+
+  function showError(error) {
+    $('error').hidden = !error;
+    $('error').textContent = error ? `${error.message || error} ${error.code !== undefined ? `(${error.code})` : ''}` : '';
+  }
+
+  const call = (method, params) => p2p.request(params === undefined ? { method } : { method, params });
+
+  async function render() {
+    // One query at a time; a burst of updates becomes one more query.
+    if (rendering) return (rendering.again = true);
+    rendering = { again: false };
+    try {
+      do {
+        rendering.again = false;
+        const sort = SORTS.find((s) => s.id === $('sort').value) || SORTS[0];
+        items = await call('p2p_query', { name: FEED, sort: { id: sort.id, keys: sort.keys }, limit: 500 });
+        draw();
+      } while (rendering.again);
+    } catch (error) {
+      showError(error);
+    } finally {
+      rendering = null;
+    }
+  }
+
+  function byRef(ref) {
+    return items.find((i) => `${i.author}/${i.id}` === ref);
+  }
+
+  function draw() {
+    const list = $('timeline');
+    list.replaceChildren(
+      ...items.map((item) => {
+        const ref = `${item.author}/${item.id}`;
+        const who = item.author === me ? 'You' : short(item.author);
+        const parent = typeof item.replyTo === 'string' ? byRef(item.replyTo) : null;
+        const original = typeof item.repostOf === 'string' ? byRef(item.repostOf) : null;
+        return el(
+          'li',
+          { 'data-testid': 'mb-item', 'data-ref': ref, 'data-author': item.author },
+          el('div', { class: 'row' }, el('span', { class: 'author' }, who), el('span', { class: 'muted' }, new Date(item.ts).toLocaleString())),
+          typeof item.replyTo === 'string'
+            ? el('div', { class: 'context', 'data-testid': 'mb-reply-context' }, `↳ reply to ${parent ? (parent.author === me ? 'you' : short(parent.author)) : short(item.replyTo.split('/')[0])}`)
+            : null,
+          typeof item.repostOf === 'string' ? el('div', { class: 'context' }, `⟳ repost of ${original ? short(original.author) : short(item.repostOf.split('/')[0])}`) : null,
+          el('p', { 'data-testid': 'mb-text' }, String(item.text ?? (original ? original.text : '') ?? '')),
+          el(
+            'div',
+            {},
+            el('button', { class: 'link', 'data-testid': 'mb-reply', onclick: () => startReply(ref, who) }, 'Reply'),
+            item.author !== me ? el('button', { class: 'link', 'data-testid': 'mb-repost', onclick: () => repost(item) }, 'Repost') : null,
+          ),
+        );
+      }),
+    );
+    if (items.length === 0) list.replaceChildren(el('li', { class: 'muted' }, 'Nothing yet: post something, or follow someone.'));
+  }
+
+  function startReply(ref, who) {
+    replyTo = ref;
+    $('replying').hidden = false;
+    $('replying').textContent = `Replying to ${who} `;
+    $('replying').append(el('button', { class: 'link', onclick: () => ((replyTo = null), ($('replying').hidden = true)) }, 'cancel'));
+    $('post-text').focus();
+  }
+
+  async function post(text) {
+    const item = { text, ts: Date.now(), ...(replyTo ? { replyTo } : {}) };
+    await call('p2p_putItem', { name: FEED, id: newId(), item });
+    replyTo = null;
+    $('replying').hidden = true;
+  }
+
+  async function repost(item) {
+    await call('p2p_putItem', { name: FEED, id: newId(), item: { ts: Date.now(), repostOf: `${item.author}/${item.id}`, text: item.text } });
+  }
+
+  async function follow(input) {
+    const match = KEY.exec(input);
+    if (!match) throw Object.assign(new Error('Not a public key or a web+p2p:profile link'), { code: 'INVALID_KEY' });
+    const key = match[0];
+    if (key === me) return;
+    await call('p2p_follow', { author: key });
+    await call('p2p_subscribeFeed', { author: key, name: FEED });
+    await drawFollowing();
+  }
+
+  async function drawFollowing() {
+    const following = await call('p2p_following');
+    $('following').replaceChildren(
+      ...following.map((key) =>
+        el(
+          'li',
+          { 'data-testid': 'mb-followed', 'data-key': key },
+          el('span', { class: 'key' }, key),
+          el('button', {
+            class: 'link',
+            'data-testid': 'mb-unfollow',
+            onclick: async () => {
+              await call('p2p_unfollow', { author: key });
+              await call('p2p_unsubscribeFeed', { author: key, name: FEED });
+              await drawFollowing();
+              await render();
+            },
+          }, 'Unfollow'),
+        ),
+      ),
+    );
+    return following;
+  }
+
+  async function start(provider) {
+    p2p = provider;
+    const identity = await call('p2p_requestIdentity');
+    me = identity.publicKey;
+    $('me').textContent = `${identity.statement.displayName} · ${short(me)}`;
+    $('me').dataset.key = me;
+    $('profile-link').textContent = `web+p2p:profile/${me}`;
+    for (const sort of SORTS) $('sort').append(el('option', { value: sort.id }, sort.label));
+    p2p.on('feedUpdate', (update) => update.name === FEED && render());
+    await call('p2p_subscribeFeed', { author: me, name: FEED });
+    for (const key of await drawFollowing()) await call('p2p_subscribeFeed', { author: key, name: FEED });
+    await render();
+    document.body.dataset.ready = 'true';
+  }
+
+  $('post-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const text = $('post-text').value.trim();
+    if (!text) return;
+    post(text).then(() => (($('post-text').value = ''), showError(null)), showError);
+  });
+  $('follow-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    follow($('follow-key').value.trim()).then(() => (($('follow-key').value = ''), showError(null), render()), showError);
+  });
+  $('sort').addEventListener('change', () => render());
+
+  window.addEventListener('p2p:announceProvider', (event) => {
+    if (!p2p) start(event.detail.provider).catch(showError);
+  });
+  window.dispatchEvent(new Event('p2p:requestProvider'));
+})();
