@@ -44,7 +44,7 @@
       do {
         rendering.again = false;
         const sort = SORTS.find((s) => s.id === $('sort').value) || SORTS[0];
-        items = await call('p2p_query', { name: FEED, sort: { id: sort.id, keys: sort.keys }, limit: 500 });
+        items = await call('p2p_query', { name: FEED, sort: { id: sort.id, keys: sort.keys }, limit: 1000 });
         draw();
       } while (rendering.again);
     } catch (error) {

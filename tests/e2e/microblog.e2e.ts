@@ -8,6 +8,7 @@
 import path from 'node:path';
 import type { Page } from 'puppeteer-core';
 import { afterEach, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
 import { click, clickClosing, createFirstIdentity, fill, openPopup, uiRequest, withPrompt, MUTATION } from './flows.ts';
 import { REPO_ROOT, launchBrowser, screenshot, startStaticServer, type BrowserHandle } from './harness.ts';
 import { startNodeCli } from './node-cli.ts';
@@ -117,5 +118,37 @@ describe('microblog', () => {
     expect(refsCompact).toHaveLength(3);
     await compact.bringToFront();
     await screenshot(compact, 'microblog-compact');
+    await compact.close();
+
+    // Post to timeline: 50 posts from A's page, each timed until it shows in B's timeline.
+    const latencies: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const text = `timed post ${i}`;
+      await pageA.evaluate((t) => (window as any).p2p.request({ method: 'p2p_putItem', params: { name: 'posts', id: `timed${Date.now()}`, item: { text: t } } }), text);
+      const sent = Date.now();
+      await waitForText(pageB, text);
+      latencies.push(Date.now() - sent);
+    }
+    latencies.sort((x, y) => x - y);
+    console.log(`post → B's timeline over ${latencies.length} posts: p50 ${latencies[24]} ms, p95 ${latencies[47]} ms, max ${latencies[49]} ms`);
+    expect(latencies[49]).toBeLessThan(2000);
+
+    // A fresh tab of the microblog over 1,000 cached posts (one envelope of 1,000 items).
+    const doc = new Y.Doc();
+    const items = doc.getMap('items');
+    doc.transact(() => {
+      for (let i = 0; i < 1000; i++) items.set(`bulk${i}`, { ts: 1_700_000_000_000 + i, text: `cached post ${i}` });
+    });
+    const update = Buffer.from(Y.encodeStateAsUpdate(doc)).toString('base64url');
+    expect(await pageA.evaluate((u) => (window as any).p2p.request({ method: 'p2p_writeFeed', params: { name: 'posts', update: u } }), update)).toMatchObject({ seq: expect.any(Number) });
+    const fresh = await a.browser.newPage();
+    await fresh.bringToFront();
+    const opened = Date.now();
+    await fresh.goto(server.url('/microblog/index.html'), { waitUntil: 'load' });
+    await fresh.waitForSelector('body[data-ready="true"]');
+    const shown = Date.now() - opened;
+    const count = await fresh.$$eval('[data-testid="mb-item"]', (nodes) => nodes.length);
+    console.log(`fresh microblog tab: ${count} posts shown in ${shown} ms (navigation included)`);
+    expect(count).toBe(1000);
   });
 });
