@@ -12,6 +12,18 @@ export function key(label: string): string {
   return `z6Mk${label}${'1'.repeat(44 - label.length)}`;
 }
 
+const DIGITS = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
+
+/** The n-th key of a series: `nthKey('A', 10)` (n in base58 digits at the end). */
+export function nthKey(prefix: string, n: number): string {
+  let digits = '';
+  do {
+    digits = DIGITS[n % 58]! + digits;
+    n = Math.floor(n / 58);
+  } while (n > 0);
+  return `z6Mk${prefix}${'1'.repeat(44 - prefix.length - digits.length)}${digits}`; // '1' is digit 0: no collisions
+}
+
 /** The label back from key(): for readable assertions. */
 export function label(keyText: string): string {
   return keyText.slice(4).replace(/1+$/, '');
