@@ -43,7 +43,8 @@ function inspect(id: string | undefined, value: unknown): ListEntry | Problem {
   if (fields.reason !== undefined && (typeof fields.reason !== 'string' || fields.reason.length > MAX_REASON_LENGTH)) {
     return { field: 'reason', message: `not a string of at most ${MAX_REASON_LENGTH} characters` };
   }
-  const entry: ListEntry = { key: fields.key, kind: fields.kind, ts: fields.ts };
+  // The map key when there is one: the same text, and one string fewer to keep per entry.
+  const entry: ListEntry = { key: id ?? fields.key, kind: fields.kind, ts: fields.ts };
   if (fields.reason !== undefined) entry.reason = fields.reason;
   return entry;
 }
