@@ -141,5 +141,6 @@ describe('trust web', () => {
     const { view } = webOf({ own: youTrust(X), published: wide, maxWebKeys: 3 });
     expect(view.stats).toMatchObject({ webKeys: 3, truncated: true });
     expect(['A', 'B', 'C', 'D', 'E'].map((l) => view.decisionOf(key(l)))).toEqual(['trusted', 'trusted', 'trusted', 'neutral', 'neutral']);
+    expect(webOf({ own: youTrust(X), published: wide, maxWebKeys: 5 }).view.stats).toMatchObject({ webKeys: 5, truncated: false });
   });
 });

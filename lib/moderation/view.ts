@@ -129,17 +129,17 @@ export class EffectiveView {
           const key = entry.key;
           if (this.#self.has(key) || this.#webParent.has(key)) continue;
           const code = codes.get(key);
-          if (code === undefined) {
-            codes.set(key, Code.TrustedByWeb);
-            next.push(key);
-          } else if (code !== Code.BlockedByList) {
-            continue; // trusted at depth 1 already, or the person's own block: nothing to add
-          }
-          // Reached (and a list-blocked key is remembered too, so its verdict can show the path).
-          this.#webParent.set(key, truster);
+          // Trusted at depth 1 already, or blocked by the person: nothing to add.
+          if (code !== undefined && code !== Code.BlockedByList) continue;
           if (this.#webParent.size >= maxWebKeys) {
             truncated = true;
             break walk;
+          }
+          // Reached. A list-blocked key is remembered too (its verdict shows the path) but passes nothing on.
+          this.#webParent.set(key, truster);
+          if (code === undefined) {
+            codes.set(key, Code.TrustedByWeb);
+            next.push(key);
           }
         }
       }
