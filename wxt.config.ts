@@ -1,9 +1,21 @@
+import path from 'node:path';
 import { defineConfig } from 'wxt';
+import { APP_CSP, APP_FRAME_SANDBOX } from './lib/apps/constants.ts';
+import { collectApps } from './lib/apps/build.ts';
+
+// Apps (apps/<id>/) ship inside the extension at /apps/<id>/ with the app CSP and the frame
+// script put first in each document (lib/apps/build.ts); a bad app stops the build.
+const apps = () => collectApps(path.resolve('apps'));
 
 // One source, two browsers: `wxt build` (Chrome MV3) and `wxt build -b firefox --mv3`.
 export default defineConfig({
   manifestVersion: 3,
   zip: { excludeSources: ['.data/**', 'artifacts/**', '.ci/**'] },
+  hooks: {
+    'build:publicAssets': (_wxt, files) => {
+      for (const app of apps()) files.push(...(app.files as typeof files));
+    },
+  },
   manifest: ({ browser }) => ({
     name: 'P2P Browser',
     description: 'Your identity, your networks, your data: a peer-to-peer browser.',
@@ -13,7 +25,13 @@ export default defineConfig({
     // Firefox's default MV3 policy adds upgrade-insecure-requests, which turns ws:// into wss://
     // and breaks always-on nodes on a LAN or localhost (npm start). Everything else as default.
     content_security_policy:
-      browser === 'firefox' ? { extension_pages: "script-src 'self'; object-src 'self'" } : undefined,
+      browser === 'firefox'
+        ? { extension_pages: "script-src 'self'; object-src 'self'" }
+        : { sandbox: `sandbox ${APP_FRAME_SANDBOX}; ${APP_CSP}` },
+    // Chrome: app documents are sandbox pages (opaque origin, no chrome.* at all; a sandboxed
+    // <iframe> alone still gets chrome.runtime and chrome.storage there, measured). Firefox has
+    // no such key; its sandboxed <iframe> has no extension APIs (docs/apps.md).
+    sandbox: browser === 'chrome' ? { pages: apps().flatMap((app) => app.pages) } : undefined,
     // Firefox opens web+p2p: links with the extension's link page; Chromium ignores this key
     // (the links content script covers it there).
     protocol_handlers:
