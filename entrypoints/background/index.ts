@@ -14,6 +14,7 @@ import {
   type TargetedResponse,
 } from '@/lib/protocol/index.ts';
 import { createService, type Service } from '@/lib/service/index.ts';
+import { PORT_APP, appGrantOrigin, isBundledApp } from '@/lib/apps/index.ts';
 import type { Signer } from '@/lib/engine/index.ts';
 import { createVault } from '@/lib/vault/index.ts';
 import { createLogger } from '@/lib/util/log.ts';
@@ -95,8 +96,13 @@ export default defineBackground({
       return /^https?:\/\//.test(origin) ? origin : null;
     }
 
+    // sender.origin too: a sandboxed frame of an extension page has the extension's URL but an
+    // opaque origin ('null'), and in Chrome it still has runtime.connect (docs/apps.md).
     const isExtensionPage = (sender: Sender): boolean =>
-      sender.id === browser.runtime.id && !!sender.url && new URL(sender.url).origin === extensionOrigin;
+      sender.id === browser.runtime.id &&
+      !!sender.url &&
+      new URL(sender.url).origin === extensionOrigin &&
+      ((sender as { origin?: string }).origin ?? extensionOrigin) === extensionOrigin;
 
     // Listeners are registered synchronously so a restarted service worker misses nothing;
     // wrapRuntimePort holds early messages until the service has loaded.
@@ -106,6 +112,16 @@ export default defineBackground({
         const origin = pageOrigin(sender);
         if (!origin) {
           log.warn('refused a page port without a web origin', sender.url);
+          return port.disconnect();
+        }
+        const wrapped = wrapRuntimePort(port);
+        void ready.then((s) => s.connectPage(origin, wrapped));
+      } else if (port.name === PORT_APP) {
+        // The app host page (app.html?app=<id>): grants belong to `app:<id>`, read from the URL
+        // the browser reports for this page, for an app that ships in the extension.
+        const origin = appGrantOrigin(sender, { id: browser.runtime.id, origin: extensionOrigin }, isBundledApp);
+        if (!origin) {
+          log.warn('refused an app port that is not app.html of a bundled app', sender.url);
           return port.disconnect();
         }
         const wrapped = wrapRuntimePort(port);
