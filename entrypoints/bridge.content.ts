@@ -11,12 +11,11 @@ import {
   PROTOCOL_VERSION,
   ProviderErrorCode,
   isPageRequestMessage,
-  isPortEvent,
-  isPortResponse,
   type PortRequest,
   type ToPageMessage,
   type WireError,
 } from '@/lib/protocol/index.ts';
+import { relayPortToWindow } from '@/lib/protocol/relay.ts';
 import { createLogger } from '@/lib/util/log.ts';
 
 export default defineContentScript({
@@ -35,22 +34,7 @@ export default defineContentScript({
     function connect(): Browser.runtime.Port {
       if (port) return port;
       const p = browser.runtime.connect({ name: PORT_PAGE });
-      p.onMessage.addListener((message: unknown) => {
-        if (isPortResponse(message)) {
-          if (!inFlight.delete(message.id)) return;
-          toPage({ channel: PAGE_CHANNEL, v: PROTOCOL_VERSION, to: 'page', id: message.id, ...('error' in message ? { error: message.error } : { result: message.result }) });
-        } else if (isPortEvent(message)) {
-          toPage({ channel: PAGE_CHANNEL, v: PROTOCOL_VERSION, to: 'page', event: message.event as never, data: message.data });
-        } else {
-          log.warn('dropped an unknown message from the background');
-        }
-      });
-      p.onDisconnect.addListener(() => {
-        port = null;
-        // Whatever was in flight is lost with the old connection: say so rather than hang.
-        for (const id of inFlight) respondError(id, { code: ProviderErrorCode.DISCONNECTED, message: 'The extension restarted; please retry' });
-        inFlight.clear();
-      });
+      relayPortToWindow(p, inFlight, toPage, { log, onGone: () => (port = null) });
       port = p;
       return p;
     }

@@ -9,14 +9,13 @@
  * - It forwards method and params over its runtime port (PORT_APP). The background decides the
  *   grant subject (`app:<id>`) from this page's URL; nothing the frame sends can change it.
  */
+import { relayPortToWindow } from '../protocol/relay.ts';
 import {
   MAX_PAGE_MESSAGE_BYTES,
   PAGE_CHANNEL,
   PROTOCOL_VERSION,
   ProviderErrorCode,
   isPageRequestMessage,
-  isPortEvent,
-  isPortResponse,
   type PortRequest,
   type ToPageMessage,
   type WireError,
@@ -61,20 +60,11 @@ export function createAppHost({ app, frame, connect, log }: AppHostOptions): App
   function ensurePort(): HostPort {
     if (port) return port;
     const p = connect();
-    p.onMessage.addListener((message: unknown) => {
-      if (isPortResponse(message)) {
-        if (!inFlight.delete(message.id)) return;
-        toFrame({ channel: PAGE_CHANNEL, v: PROTOCOL_VERSION, to: 'page', id: message.id, ...('error' in message ? { error: message.error } : { result: message.result }) });
-      } else if (isPortEvent(message)) {
-        toFrame({ channel: PAGE_CHANNEL, v: PROTOCOL_VERSION, to: 'page', event: message.event as never, data: message.data });
-      } else {
-        log.warn('dropped an unknown message from the background');
-      }
-    });
-    p.onDisconnect.addListener(() => {
-      if (port === p) port = null;
-      for (const id of inFlight) respondError(id, { code: ProviderErrorCode.DISCONNECTED, message: 'The extension restarted; please retry' });
-      inFlight.clear();
+    relayPortToWindow(p, inFlight, toFrame, {
+      log,
+      onGone: () => {
+        if (port === p) port = null;
+      },
     });
     port = p;
     return p;
