@@ -21,6 +21,7 @@ import path from 'node:path';
 import type { Page } from 'puppeteer-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { clickClosing, createFirstIdentity, openPopup, withPrompt } from './flows.ts';
+import { frameUrls, inFrame, openApp, p2pRequest, waitInFrame } from './frames.ts';
 import { browserKinds, launchBrowser, openExtensionPage, screenshot, type BrowserHandle, type BrowserKind } from './harness.ts';
 
 /** Optional: run against a build in another folder (e.g. while another suite uses .output). */
@@ -44,37 +45,6 @@ async function startRemote(): Promise<{ origin: string; hits: string[]; close():
     hits,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Running code inside the app frame
-
-/** Evaluates `(fn)(arg)` in the frame of `page` whose URL contains `part`; the result goes through JSON. */
-async function inFrame<T>(handle: BrowserHandle, page: Page, part: string, fn: (arg: any) => unknown, arg: unknown = null): Promise<T> {
-  const expression = `(async () => JSON.stringify(await (${fn.toString()})(${JSON.stringify(arg)})) ?? 'null')()`;
-  if (handle.kind === 'chromium') {
-    const frame = page.frames().find((f) => f !== page.mainFrame() && f.url().includes(part));
-    if (!frame) throw new Error(`no frame with ${part}: ${page.frames().map((f) => f.url()).join(', ')}`);
-    return JSON.parse((await frame.evaluate(expression)) as string) as T;
-  }
-  // puppeteer's BiDi page lists no child frames of a moz-extension page; BiDi itself does.
-  const context = (page.mainFrame() as unknown as { browsingContext: { id: string; userContext: { browser: { session: BidiSession } } } }).browsingContext;
-  const session = context.userContext.browser.session;
-  const tree = await session.send('browsingContext.getTree', { root: context.id });
-  const child = (tree.result.contexts[0]?.children ?? []).find((c: { url: string }) => c.url.includes(part));
-  if (!child) throw new Error(`no frame with ${part}: ${JSON.stringify(tree.result.contexts[0]?.children ?? [])}`);
-  const { result } = await session.send('script.evaluate', { expression, target: { context: child.context }, awaitPromise: true, resultOwnership: 'none' });
-  if (result.type !== 'success') throw new Error(`evaluate in frame failed: ${result.exceptionDetails?.text ?? JSON.stringify(result)}`);
-  return JSON.parse(result.result.value) as T;
-}
-type BidiSession = { send(method: string, params: object): Promise<{ result: any }> };
-
-/** URLs of the frames inside `page` (what the frame holds now). */
-async function frameUrls(handle: BrowserHandle, page: Page): Promise<string[]> {
-  if (handle.kind === 'chromium') return page.frames().filter((f) => f !== page.mainFrame()).map((f) => f.url());
-  const context = (page.mainFrame() as unknown as { browsingContext: { id: string; userContext: { browser: { session: BidiSession } } } }).browsingContext;
-  const tree = await context.userContext.browser.session.send('browsingContext.getTree', { root: context.id });
-  return (tree.result.contexts[0]?.children ?? []).map((c: { url: string }) => c.url);
 }
 
 /** The host reloads the app's document (what a fresh tab would do) and waits for it to be ready. */
@@ -113,38 +83,6 @@ async function openAloneAndLook(handle: BrowserHandle, opener: Page, file: strin
     await new Promise((r) => setTimeout(r, 200));
   }
 }
-
-/** Polls a condition in the frame until it holds (the frame may still be loading). */
-async function waitInFrame(handle: BrowserHandle, page: Page, part: string, fn: (arg: any) => unknown, arg: unknown = null, timeout = 15_000): Promise<void> {
-  const until = Date.now() + timeout;
-  let last: unknown;
-  for (;;) {
-    try {
-      if (await inFrame<boolean>(handle, page, part, fn, arg)) return;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > until) throw new Error(`waitInFrame(${part}) timed out: ${String(last ?? fn)}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
-
-/** A window.p2p request from inside the frame: { result } or { error: { code, message } }. */
-const p2pRequest = (handle: BrowserHandle, page: Page, part: string, method: string, params?: unknown) =>
-  inFrame<{ result?: any; error?: { code: number | string; message: string } }>(
-    handle,
-    page,
-    part,
-    async ({ method, params }) => {
-      try {
-        const p2p = (window as any).p2p;
-        return { result: await p2p.request(params === null ? { method } : { method, params }) };
-      } catch (e: any) {
-        return { error: { code: e.code, message: e.message } };
-      }
-    },
-    { method, params: params ?? null },
-  );
 
 /**
  * Everything an app should not be able to do, tried from where the code runs. Returns what
@@ -271,25 +209,6 @@ function navigateAttempt(url: string): string {
   } catch (e: any) {
     return `throws ${e?.name}`;
   }
-}
-
-/** Opens app.html?app=<id> and answers its identity prompt (the app asks for one on load). */
-async function openApp(handle: BrowserHandle, id: string, answer: 'prompt-approve' | 'prompt-reject', during?: (host: Page) => Promise<void>): Promise<Page> {
-  let host: Page | undefined;
-  await withPrompt(
-    handle,
-    async () => {
-      host = await openExtensionPage(handle, `app.html?app=${id}`);
-    },
-    { kind: 'identity', origin: `app:${id}` },
-    async (prompt) => {
-      if (during) await during(host!);
-      await clickClosing(prompt, answer);
-    },
-    `app-${id}-prompt`,
-  );
-  await host!.bringToFront();
-  return host!;
 }
 
 describe.each(browserKinds())('app runtime in %s', (kind) => {
