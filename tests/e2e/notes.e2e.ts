@@ -1,46 +1,36 @@
 /**
- * Collaborative notes end to end, inside a private network namespace: A (Chromium) and B
- * (Firefox) edit one note, each through their own signed feed; both end with one merged text,
- * also after editing at the same moment. Served as web pages (Yjs from the extension's build).
+ * Collaborative notes in the sandboxed app runtime (app.html?app=notes), end to end inside a
+ * private network namespace: A (Chromium) and B (Firefox) edit one note, each through their own
+ * signed feed; both end with one merged text, also after editing at the same moment.
  */
-import { readFileSync, readdirSync } from 'node:fs';
-import path from 'node:path';
-import type { Page } from 'puppeteer-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { click, clickClosing, createFirstIdentity, fill, openPopup, uiRequest, withPrompt, MUTATION } from './flows.ts';
-import { EXTENSION_BUILDS, REPO_ROOT, launchBrowser, screenshot, startStaticServer, type BrowserHandle, type Route } from './harness.ts';
+import { click, clickClosing, createFirstIdentity, openPopup, uiRequest, withPrompt } from './flows.ts';
+import { appDriver, openApp, type AppDriver } from './frames.ts';
+import { launchBrowser, screenshot, type BrowserHandle } from './harness.ts';
 import { startNodeCli } from './node-cli.ts';
 
-function notesRoutes(): Record<string, Route> {
-  const dir = path.join(REPO_ROOT, 'apps/notes');
-  const routes: Record<string, Route> = { '/vendor-yjs.js': { body: readFileSync(path.join(EXTENSION_BUILDS.chromium, 'vendor-yjs.js')), contentType: 'text/javascript' } };
-  for (const name of readdirSync(dir)) routes[`/notes/${name === 'index.html' ? 'index.html' : name}`] = { body: readFileSync(path.join(dir, name)), contentType: name.endsWith('.js') ? 'text/javascript' : name.endsWith('.css') ? 'text/css' : name.endsWith('.html') ? 'text/html; charset=utf-8' : 'application/json' };
-  return routes;
-}
-
-async function openNotes(handle: BrowserHandle, url: string, origin: string): Promise<Page> {
-  const page = await handle.browser.newPage();
-  await withPrompt(handle, () => page.goto(url, { waitUntil: 'load' }).then(() => page.bringToFront()), { kind: 'identity', origin }, (prompt) => clickClosing(prompt, 'prompt-approve'));
-  await page.bringToFront();
-  await page.waitForSelector('body[data-ready="true"]');
-  return page;
-}
-
 /** Types `text` at `at` ('start' or 'end') as one edit (one input event). */
-const edit = (page: Page, text: string, at: 'start' | 'end') =>
-  page.$eval(
-    '[data-testid="notes-editor"]',
-    (el, t, where) => {
-      const area = el as HTMLTextAreaElement;
-      area.value = where === 'start' ? t + area.value : area.value + t;
-      area.dispatchEvent(new Event('input'));
-    },
-    text,
-    at,
-  );
-const value = (page: Page) => page.$eval('[data-testid="notes-editor"]', (el) => (el as HTMLTextAreaElement).value);
-const waitForValue = (page: Page, predicate: string) =>
-  page.waitForFunction(`(() => { const v = document.querySelector('[data-testid="notes-editor"]').value; return ${predicate}; })()`, MUTATION);
+const edit = (app: AppDriver, text: string, at: 'start' | 'end') =>
+  app.run(({ text, at }) => {
+    const area = document.querySelector('[data-testid="notes-editor"]') as HTMLTextAreaElement;
+    area.value = at === 'start' ? text + area.value : area.value + text;
+    area.dispatchEvent(new Event('input'));
+    return true;
+  }, { text, at });
+const value = (app: AppDriver) => app.run<string>(() => (document.querySelector('[data-testid="notes-editor"]') as HTMLTextAreaElement).value);
+const valueIs = (expected: string) => (document.querySelector('[data-testid="notes-editor"]') as HTMLTextAreaElement).value === expected;
+const hasBoth = () => {
+  const v = (document.querySelector('[data-testid="notes-editor"]') as HTMLTextAreaElement).value;
+  return v.includes('[A]') && v.includes('[B]');
+};
+
+async function firstEdit(handle: BrowserHandle, app: AppDriver, text: string): Promise<void> {
+  await withPrompt(handle, () => edit(app, text, 'end').then(() => undefined), { kind: 'write', origin: 'app:notes' }, async (prompt) => {
+    await click(prompt, 'prompt-remember');
+    await clickClosing(prompt, 'prompt-approve');
+  });
+  await app.until(() => /Saved/.test(document.querySelector('[data-testid="notes-status"]')?.textContent ?? ''));
+}
 
 describe('notes', () => {
   const cleanup: (() => Promise<unknown>)[] = [];
@@ -51,8 +41,6 @@ describe('notes', () => {
   it('A (chromium) and B (firefox) edit one note, each through their own feed, and see one merged text', async () => {
     const node = await startNodeCli();
     cleanup.push(() => node.stop());
-    const server = await startStaticServer(notesRoutes());
-    cleanup.push(() => server.close());
     const a = await launchBrowser('chromium');
     cleanup.push(() => a.close());
     const popupA = await openPopup(a);
@@ -65,38 +53,33 @@ describe('notes', () => {
     expect((await uiRequest(popupB, 'network.join', { link: network.invite, identity: bob })).status).toBe('online');
 
     // A opens the note with B as collaborator and writes the first line.
-    const pageA = await openNotes(a, server.url('/notes/index.html'), server.origin);
-    await fill(pageA, 'notes-with', bob);
-    await click(pageA, 'notes-open');
-    await pageA.waitForSelector('body[data-note="notes.shared"]');
-    await withPrompt(a, () => edit(pageA, 'Plan: ', 'end'), { kind: 'write', origin: server.origin }, async (prompt) => {
-      await click(prompt, 'prompt-remember');
-      await clickClosing(prompt, 'prompt-approve');
-    });
-    await pageA.waitForSelector('[data-testid="notes-status"]:not(:empty)');
+    const appA = appDriver(a, await openApp(a, 'notes', 'prompt-approve'), 'notes');
+    await appA.ready();
+    await appA.fill('notes-with', bob);
+    await appA.click('notes-open');
+    await appA.until(() => document.body.dataset.note === 'notes.shared');
+    await firstEdit(a, appA, 'Plan: ');
 
     // B opens it with A, sees A's text, and adds to it.
-    const pageB = await openNotes(b, server.url('/notes/index.html'), server.origin);
-    await fill(pageB, 'notes-with', alice);
-    await click(pageB, 'notes-open');
-    await waitForValue(pageB, "v === 'Plan: '");
-    await withPrompt(b, () => edit(pageB, 'picnic.', 'end'), { kind: 'write', origin: server.origin }, async (prompt) => {
-      await click(prompt, 'prompt-remember');
-      await clickClosing(prompt, 'prompt-approve');
-    });
-    await pageA.bringToFront();
-    await waitForValue(pageA, "v === 'Plan: picnic.'");
+    const appB = appDriver(b, await openApp(b, 'notes', 'prompt-approve'), 'notes');
+    await appB.ready();
+    await appB.fill('notes-with', alice);
+    await appB.click('notes-open');
+    await appB.until(valueIs, 'Plan: ');
+    await firstEdit(b, appB, 'picnic.');
+    await appA.host.bringToFront();
+    await appA.until(valueIs, 'Plan: picnic.');
 
     // Both edit at once, at opposite ends: both end with the same merged text.
-    await Promise.all([edit(pageA, '[A] ', 'start'), edit(pageB, ' [B]', 'end')]);
-    await waitForValue(pageA, "v.includes('[A]') && v.includes('[B]')");
-    await pageB.bringToFront();
-    await waitForValue(pageB, "v.includes('[A]') && v.includes('[B]')");
-    expect(await value(pageA)).toBe('[A] Plan: picnic. [B]');
-    expect(await value(pageB)).toBe(await value(pageA));
-    await screenshot(pageB, 'notes-b');
-    await pageA.bringToFront();
-    await screenshot(pageA, 'notes-a');
+    await Promise.all([edit(appA, '[A] ', 'start'), edit(appB, ' [B]', 'end')]);
+    await appA.until(hasBoth);
+    await appB.host.bringToFront();
+    await appB.until(hasBoth);
+    expect(await value(appA)).toBe('[A] Plan: picnic. [B]');
+    expect(await value(appB)).toBe(await value(appA));
+    await screenshot(appB.host, 'notes-b');
+    await appA.host.bringToFront();
+    await screenshot(appA.host, 'notes-a');
 
     // Each edit is in its author's own feed: A's feed holds A's text and what it built on.
     const feedA = await uiRequest(popupB, 'feed.read', { identity: bob, author: alice, name: 'notes.shared' });
