@@ -48,7 +48,12 @@ function draw(): void {
   render(headerActions);
   if (state.vault === 'uninitialized') return render(app, setupForm(ui));
   if (state.vault === 'locked') return render(app, storageFullBanner(state.storage, false), unlockForm(ui));
-  render(headerActions, h('button', { testid: 'lock', title: 'Lock the vault', onclick: () => act(() => ui.request('vault.lock')) }, 'Lock'));
+  render(
+    headerActions,
+    // Apps open in a tab of their own (app.html lists the bundled apps).
+    h('button', { testid: 'open-apps', title: 'Open your apps', onclick: () => act(() => browser.tabs.create({ url: browser.runtime.getURL('/app.html') })) }, 'Apps'),
+    h('button', { testid: 'lock', title: 'Lock the vault', onclick: () => act(() => ui.request('vault.lock')) }, 'Lock'),
+  );
   const tabs = h(
     'nav',
     { class: 'tabs', role: 'tablist' },

@@ -11,11 +11,14 @@ import { FeedNotFoundError } from '../sync/errors.ts';
 import type { Follow } from '../sync/sync.ts';
 import { P2pbError } from '../util/errors.ts';
 import { toBase64url } from '../util/bytes.ts';
+import { SECOND } from '../util/time.ts';
 import type { Logger } from '../util/log.ts';
 import type { Member, NetworkManager } from './networks.ts';
 import { MAX_QUERY_ITEMS, itemsOf, sortItems, type Item, type SortSpec } from '../data/items.ts';
 
 const FOLLOWS_KEY = 'follows';
+/** How long following waits for the first live subscription before it answers (it goes on trying). */
+export const FOLLOW_READY_WAIT = 10 * SECOND;
 
 /** What the engine tells the background when a followed or own feed grows. */
 export interface FeedEvent {
@@ -143,18 +146,35 @@ export class FeedService {
   }
 
   /** Follows `author` as `identity`: a live subscription in each of the identity's networks. */
-  async follow(identity: string, author: string): Promise<void> {
+  /**
+   * Follows `author` as `identity`: a live subscription in each of the identity's networks.
+   * Resolves once one of them is live (caught up, pushes flowing) or after `wait` ms — so a
+   * page that subscribed hears of the next envelope — and keeps trying in the background.
+   */
+  async follow(identity: string, author: string, options: { wait?: number } = {}): Promise<void> {
     encodePublicKey(decodePublicKey(author));
+    if (author === identity) return;
     const authors = this.#follows.get(identity) ?? new Set<string>();
-    if (author === identity || authors.has(author)) return;
-    authors.add(author);
-    this.#follows.set(identity, authors);
-    await this.#save();
-    for (const member of this.#membersOf(identity)) {
-      const live = this.#live.get(member.stored.id) ?? new Map<string, Follow>();
-      this.#live.set(member.stored.id, live);
-      live.set(author, member.sync!.follow(author));
+    if (!authors.has(author)) {
+      authors.add(author);
+      this.#follows.set(identity, authors);
+      await this.#save();
+      for (const member of this.#membersOf(identity)) {
+        const live = this.#live.get(member.stored.id) ?? new Map<string, Follow>();
+        this.#live.set(member.stored.id, live);
+        live.set(author, member.sync!.follow(author));
+      }
     }
+    const readies = this.#membersOf(identity)
+      .map((member) => this.#live.get(member.stored.id)?.get(author)?.ready)
+      .filter((ready): ready is Promise<void> => ready !== undefined);
+    if (readies.length === 0) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.any(readies).catch(() => {}),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, options.wait ?? FOLLOW_READY_WAIT))),
+    ]);
+    clearTimeout(timer);
   }
 
   async unfollow(identity: string, author: string): Promise<void> {

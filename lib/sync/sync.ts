@@ -329,7 +329,10 @@ class FollowState implements Follow {
     let delay = SUBSCRIBE_RETRY_MIN;
     while (!signal.aborted) {
       let subscribed = false;
-      const candidates: AsyncIterable<PeerId> = this.#hint ? one(this.#hint) : this.#sync.holders(this.author, signal);
+      // The peer we were just subscribed to (or the hint) first: a dropped connection is usually
+      // back at once, and a full lookup costs a DHT query and a new WebRTC handshake.
+      const first = this.#hint;
+      const candidates: AsyncIterable<PeerId> = first ? then(one(first), () => this.#sync.holders(this.author, signal)) : this.#sync.holders(this.author, signal);
       this.#hint = undefined;
       for await (const peer of candidates) {
         if (signal.aborted) return;
@@ -337,7 +340,8 @@ class FollowState implements Follow {
           await this.#subscribe(peer, signal);
           subscribed = true;
           delay = SUBSCRIBE_RETRY_MIN;
-          break; // the subscription ended (disconnect): look for holders again
+          this.#hint = peer;
+          break; // the subscription ended (disconnect): that peer again, then any holder
         } catch (error) {
           if (signal.aborted) return;
           this.#log.debug('subscription to', peer.toString(), 'for', this.author, 'failed:', (error as P2pbError)?.code ?? error);
@@ -399,5 +403,10 @@ function shuffled<T>(list: readonly T[]): T[] {
 
 async function* one<T>(value: T): AsyncGenerator<T> {
   yield value;
+}
+
+async function* then<T>(head: AsyncIterable<T>, rest: () => AsyncIterable<T>): AsyncGenerator<T> {
+  yield* head;
+  yield* rest();
 }
 

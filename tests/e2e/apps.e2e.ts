@@ -20,9 +20,9 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Page } from 'puppeteer-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { clickClosing, createFirstIdentity, openPopup, withPrompt } from './flows.ts';
+import { click, clickClosing, createFirstIdentity, openPopup, withPrompt } from './flows.ts';
 import { frameUrls, inFrame, openApp, p2pRequest, waitInFrame } from './frames.ts';
-import { browserKinds, launchBrowser, openExtensionPage, screenshot, type BrowserHandle, type BrowserKind } from './harness.ts';
+import { browserKinds, launchBrowser, openExtensionPage, screenshot, waitForExtensionPage, type BrowserHandle, type BrowserKind } from './harness.ts';
 
 /** Optional: run against a build in another folder (e.g. while another suite uses .output). */
 function extensionPath(kind: BrowserKind): string | undefined {
@@ -231,6 +231,16 @@ describe.each(browserKinds())('app runtime in %s', (kind) => {
     const popup = await openPopup(handle);
     const alice = await createFirstIdentity(popup, 'Alice');
     lap('launch + identity');
+
+    // The popup's Apps button opens the list of bundled apps in a tab.
+    const listed = waitForExtensionPage(handle, 'app.html', { newOnly: true });
+    await click(popup, 'open-apps');
+    const list = await listed;
+    await list.waitForSelector('[data-testid="app-link"][data-app="microblog"]');
+    expect((await list.$$eval('[data-testid="app-link"]', (nodes) => nodes.map((n) => (n as HTMLElement).dataset.app))).sort()).toEqual(
+      ['hello', 'microblog', 'microblog-compact', 'notes'],
+    );
+    await list.close();
 
     // --- hello asks for an identity; the prompt names the app, not a web origin.
     const HELLO = '/apps/hello/';
