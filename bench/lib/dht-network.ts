@@ -9,6 +9,7 @@
 import { createNetworkId, createNetworkNode, createPeerKey } from '../../lib/net/index.ts';
 import type { NetworkNode, NetworkNodeConfig } from '../../lib/net/index.ts';
 import { createMemoryLogger } from '../../lib/util/log.ts';
+import { firstSelfQuery } from '../../lib/net/test-support.ts';
 
 /** Nodes started together; more at once overloads two cores and new-contact pings time out. */
 export const JOIN_BATCH = 25;
@@ -42,20 +43,6 @@ function nodeConfig(networkId: string, overrides: Partial<NetworkNodeConfig>): O
     log: createMemoryLogger(),
     ...overrides,
   };
-}
-
-function firstSelfQuery(node: NetworkNode): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no self-query within ${SELF_QUERY_TIMEOUT} ms`)), SELF_QUERY_TIMEOUT);
-    (node.libp2p as unknown as EventTarget).addEventListener(
-      'kad-dht:query:self',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 }
 
 export interface BuiltNetwork {
@@ -113,7 +100,7 @@ export async function buildNetwork(size: number, options: BuildOptions = {}): Pr
         nodes.push(node);
         batch.push(node);
       }
-      const ready = batch.map(firstSelfQuery);
+      const ready = batch.map((node) => firstSelfQuery(node, SELF_QUERY_TIMEOUT));
       await Promise.all(batch.map((node) => node.start()));
       batch.forEach(afterStart);
       const reached = await Promise.all(batch.map((node) => node.bootstrap()));
