@@ -11,11 +11,10 @@ import {
   PROTOCOL_VERSION,
   ProviderErrorCode,
   isPageRequestMessage,
-  type PortRequest,
   type ToPageMessage,
   type WireError,
 } from '@/lib/protocol/index.ts';
-import { relayPortToWindow } from '@/lib/protocol/relay.ts';
+import { forwardRequest, relayPortToWindow } from '@/lib/protocol/relay.ts';
 import { createLogger } from '@/lib/util/log.ts';
 
 export default defineContentScript({
@@ -52,16 +51,7 @@ export default defineContentScript({
         respondError(data.id, { code: ProviderErrorCode.INVALID_REQUEST, message: `Request larger than ${MAX_PAGE_MESSAGE_BYTES} bytes` });
         return;
       }
-      const request: PortRequest = { v: PROTOCOL_VERSION, type: 'request', id: data.id, method: data.method };
-      if (data.params !== undefined) request.params = data.params;
-      inFlight.add(data.id);
-      try {
-        connect().postMessage(request);
-      } catch {
-        // The port died between connect and post (service worker stopping): one fresh try.
-        port = null;
-        connect().postMessage(request);
-      }
+      forwardRequest(data, inFlight, connect, () => (port = null));
     });
   },
 });

@@ -9,14 +9,13 @@
  * - It forwards method and params over its runtime port (PORT_APP). The background decides the
  *   grant subject (`app:<id>`) from this page's URL; nothing the frame sends can change it.
  */
-import { relayPortToWindow } from '../protocol/relay.ts';
+import { forwardRequest, relayPortToWindow } from '../protocol/relay.ts';
 import {
   MAX_PAGE_MESSAGE_BYTES,
   PAGE_CHANNEL,
   PROTOCOL_VERSION,
   ProviderErrorCode,
   isPageRequestMessage,
-  type PortRequest,
   type ToPageMessage,
   type WireError,
 } from '../protocol/index.ts';
@@ -89,16 +88,7 @@ export function createAppHost({ app, frame, connect, log }: AppHostOptions): App
         respondError(data.id, refused);
         return;
       }
-      const request: PortRequest = { v: PROTOCOL_VERSION, type: 'request', id: data.id, method: data.method };
-      if (data.params !== undefined) request.params = data.params;
-      inFlight.add(data.id);
-      try {
-        ensurePort().postMessage(request);
-      } catch {
-        // The port died between connect and post (service worker stopping): one fresh try.
-        port = null;
-        ensurePort().postMessage(request);
-      }
+      forwardRequest(data, inFlight, ensurePort, () => (port = null));
     },
   };
 }

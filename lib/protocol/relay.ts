@@ -6,7 +6,7 @@
  */
 import { PAGE_CHANNEL, PROTOCOL_VERSION } from './constants.ts';
 import { ProviderErrorCode } from './errors.ts';
-import { isPortEvent, isPortResponse, type ToPageMessage } from './messages.ts';
+import { isPortEvent, isPortResponse, type PageRequestMessage, type PortRequest, type ToPageMessage } from './messages.ts';
 import type { Logger } from '../util/log.ts';
 
 export interface RelayPort {
@@ -38,4 +38,26 @@ export function relayPortToWindow(
     }
     inFlight.clear();
   });
+}
+
+/**
+ * Forwards a checked page request to the background as a PortRequest, marking it in flight.
+ * `port()` connects lazily; if the port died between connect and post (a service worker
+ * stopping), `reset()` drops it and one fresh port is tried.
+ */
+export function forwardRequest(
+  data: PageRequestMessage,
+  inFlight: Set<string>,
+  port: () => { postMessage(message: unknown): void },
+  reset: () => void,
+): void {
+  const request: PortRequest = { v: PROTOCOL_VERSION, type: 'request', id: data.id, method: data.method };
+  if (data.params !== undefined) request.params = data.params;
+  inFlight.add(data.id);
+  try {
+    port().postMessage(request);
+  } catch {
+    reset();
+    port().postMessage(request);
+  }
 }
