@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import * as Y from 'yjs';
 import { clickClosing, click, createFirstIdentity, openPopup, uiRequest, withPrompt } from './flows.ts';
 import { launchBrowser, screenshot, startStaticServer, type BrowserHandle, type BrowserKind } from './harness.ts';
-import { startNodeCli } from './node-cli.ts';
+import { twoPeopleInANetwork } from './node-cli.ts';
 import { TEST_PAGE, call, finishCall, startCall } from './page.ts';
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
@@ -52,24 +52,11 @@ describe('feeds', () => {
   });
 
   it.each(scenarios)('A ($kinds.0) writes, B ($kinds.1) has it pushed; with A gone, C ($kinds.2) reads it (delegated to the node: $delegated)', async ({ delegated, kinds }) => {
-    const node = await startNodeCli();
-    cleanup.push(() => node.stop());
+    // A creates a closed network on the node; B joins it from the invite.
+    const { node, a, popupA, alice, network, b, bob, networkB } = await twoPeopleInANetwork('Feeds', [kinds[0], kinds[1]], cleanup);
+    expect(network.status).toBe('online');
     const server = await startStaticServer({ '/index.html': TEST_PAGE });
     cleanup.push(() => server.close());
-
-    // A creates a closed network on the node; B joins it from the invite.
-    const a = await launchBrowser(kinds[0]);
-    cleanup.push(() => a.close());
-    const popupA = await openPopup(a);
-    const alice = await createFirstIdentity(popupA, 'Alice');
-    const network = await uiRequest(popupA, 'network.create', { name: 'Feeds', host: node.frontDoor, identity: alice, closed: true });
-    expect(network.status).toBe('online');
-    const b = await launchBrowser(kinds[1]);
-    cleanup.push(() => b.close());
-    const popupB = await openPopup(b);
-    const bob = await createFirstIdentity(popupB, 'Bob');
-    const networkB = await uiRequest(popupB, 'network.join', { link: network.invite, identity: bob });
-    expect(networkB.status).toBe('online');
 
     // A's page writes its first post: a write prompt, allowed from now on.
     const pageA = await a.browser.newPage();

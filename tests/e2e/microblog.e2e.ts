@@ -8,10 +8,10 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { click, clickClosing, createFirstIdentity, openPopup, uiRequest, withPrompt } from './flows.ts';
+import { click, clickClosing, withPrompt } from './flows.ts';
 import { appDriver, openApp, openGrantedApp, type AppDriver } from './frames.ts';
-import { launchBrowser, screenshot, type BrowserHandle } from './harness.ts';
-import { startNodeCli } from './node-cli.ts';
+import { screenshot, type BrowserHandle } from './harness.ts';
+import { twoPeopleInANetwork } from './node-cli.ts';
 
 const hasText = (text: string) => [...document.querySelectorAll('[data-testid="mb-text"]')].some((n) => n.textContent === text);
 const timelineTexts = () => [...document.querySelectorAll('[data-testid="mb-item"] [data-testid="mb-text"]')].map((n) => n.textContent);
@@ -37,18 +37,7 @@ describe('microblog', () => {
   });
 
   it('A posts, B follows A by profile link and sees it, B replies and A sees the reply; sorting and a second UI', async () => {
-    const node = await startNodeCli();
-    cleanup.push(() => node.stop());
-    const a = await launchBrowser('chromium');
-    cleanup.push(() => a.close());
-    const popupA = await openPopup(a);
-    const alice = await createFirstIdentity(popupA, 'Alice');
-    const network = await uiRequest(popupA, 'network.create', { name: 'Microblog', host: node.frontDoor, identity: alice, closed: true });
-    const b = await launchBrowser('firefox');
-    cleanup.push(() => b.close());
-    const popupB = await openPopup(b);
-    const bob = await createFirstIdentity(popupB, 'Bob');
-    expect((await uiRequest(popupB, 'network.join', { link: network.invite, identity: bob })).status).toBe('online');
+    const { a, alice, b, bob } = await twoPeopleInANetwork('Microblog', ['chromium', 'firefox'], cleanup);
 
     // A posts.
     const appA = appDriver(a, await openApp(a, 'microblog', 'prompt-approve'), 'microblog');

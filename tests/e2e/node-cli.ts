@@ -4,7 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'vitest';
-import { REPO_ROOT } from './harness.ts';
+import { createFirstIdentity, openPopup, uiRequest } from './flows.ts';
+import { REPO_ROOT, launchBrowser, type BrowserKind } from './harness.ts';
 
 export /** The always-on node, started through its CLI (`p2pb-node run`), as an operator would. */
 async function startNodeCli(): Promise<{ frontDoor: string; stop: () => Promise<void> }> {
@@ -36,3 +37,25 @@ async function startNodeCli(): Promise<{ frontDoor: string; stop: () => Promise<
   };
 }
 
+
+/**
+ * The start of every two-browser story: the always-on node through its CLI; browser A creates a
+ * closed network on it as Alice; browser B joins it from the invite as Bob (asserted online).
+ * Everything started is closed by `cleanup` (run in reverse).
+ */
+export async function twoPeopleInANetwork(name: string, kinds: [BrowserKind, BrowserKind], cleanup: (() => Promise<unknown>)[]) {
+  const node = await startNodeCli();
+  cleanup.push(() => node.stop());
+  const a = await launchBrowser(kinds[0]);
+  cleanup.push(() => a.close());
+  const popupA = await openPopup(a);
+  const alice = await createFirstIdentity(popupA, 'Alice');
+  const network = await uiRequest(popupA, 'network.create', { name, host: node.frontDoor, identity: alice, closed: true });
+  const b = await launchBrowser(kinds[1]);
+  cleanup.push(() => b.close());
+  const popupB = await openPopup(b);
+  const bob = await createFirstIdentity(popupB, 'Bob');
+  const networkB = await uiRequest(popupB, 'network.join', { link: network.invite, identity: bob });
+  expect(networkB.status).toBe('online');
+  return { node, a, popupA, alice, network, b, popupB, bob, networkB };
+}

@@ -4,10 +4,10 @@
  * signed feed; both end with one merged text, also after editing at the same moment.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { click, clickClosing, createFirstIdentity, openPopup, uiRequest, withPrompt } from './flows.ts';
+import { click, clickClosing, uiRequest, withPrompt } from './flows.ts';
 import { appDriver, openApp, type AppDriver } from './frames.ts';
-import { launchBrowser, screenshot, type BrowserHandle } from './harness.ts';
-import { startNodeCli } from './node-cli.ts';
+import { screenshot, type BrowserHandle } from './harness.ts';
+import { twoPeopleInANetwork } from './node-cli.ts';
 
 /** Types `text` at `at` ('start' or 'end') as one edit (one input event). */
 const edit = (app: AppDriver, text: string, at: 'start' | 'end') =>
@@ -39,18 +39,7 @@ describe('notes', () => {
   });
 
   it('A (chromium) and B (firefox) edit one note, each through their own feed, and see one merged text', async () => {
-    const node = await startNodeCli();
-    cleanup.push(() => node.stop());
-    const a = await launchBrowser('chromium');
-    cleanup.push(() => a.close());
-    const popupA = await openPopup(a);
-    const alice = await createFirstIdentity(popupA, 'Alice');
-    const network = await uiRequest(popupA, 'network.create', { name: 'Notes', host: node.frontDoor, identity: alice, closed: true });
-    const b = await launchBrowser('firefox');
-    cleanup.push(() => b.close());
-    const popupB = await openPopup(b);
-    const bob = await createFirstIdentity(popupB, 'Bob');
-    expect((await uiRequest(popupB, 'network.join', { link: network.invite, identity: bob })).status).toBe('online');
+    const { a, alice, b, popupB, bob } = await twoPeopleInANetwork('Notes', ['chromium', 'firefox'], cleanup);
 
     // A opens the note with B as collaborator and writes the first line.
     const appA = appDriver(a, await openApp(a, 'notes', 'prompt-approve'), 'notes');
