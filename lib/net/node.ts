@@ -580,44 +580,64 @@ export class NetworkNode extends EventTarget {
     const failures: unknown[] = [];
     for (const entry of record.servedBy) {
       if (entry.peerId === this.peerId.toString()) continue;
-      const peerId = peerIdFromString(entry.peerId);
-      const existing = this.libp2p.getConnections(peerId).find((c) => c.status === 'open' && isDirect(c));
-      if (existing !== undefined) {
-        return { connection: await this.#member(existing, options), peerId, direct: true, record };
-      }
-      const addresses = entry.multiaddrs.map((address) => withPeerId(address, entry.peerId));
-      // Direct addresses first, then WebRTC through a relay (a direct browser-to-browser
-      // connection once signalled), and only then the relay itself. Dialled one group at a time:
-      // libp2p would otherwise take whichever address answers first, often the relay.
-      const groups = [
-        addresses.filter((a) => !isRelayedAddress(a)),
-        addresses.filter((a) => isRelayedAddress(a) && isWebRTCAddress(a)),
-        addresses.filter((a) => isRelayedAddress(a) && !isWebRTCAddress(a)),
-      ];
-      for (const group of groups) {
-        if (group.length === 0) continue;
-        try {
-          const connection = await this.libp2p.dial(group, { signal: options.signal, force: true });
-          return { connection: await this.#member(connection, options), peerId, direct: isDirect(connection), record };
-        } catch (error) {
-          options.signal?.throwIfAborted();
-          failures.push(error);
-        }
-      }
-      if (addresses.length === 0) {
-        try {
-          const connection = await this.libp2p.dial(peerId, { signal: options.signal });
-          return { connection: await this.#member(connection, options), peerId, direct: isDirect(connection), record };
-        } catch (error) {
-          options.signal?.throwIfAborted();
-          failures.push(error);
-        }
+      try {
+        return { ...(await this.#dialPeer(entry.peerId, entry.multiaddrs, options)), record };
+      } catch (error) {
+        options.signal?.throwIfAborted();
+        failures.push(...((error as { errors?: unknown[] }).errors ?? [error]));
       }
     }
     throw new PeerUnreachableError(
       `none of the ${record.servedBy.length} peers serving ${encodePublicKey(record.publicKey)} could be reached`,
       { cause: failures.length === 1 ? failures[0] : new AggregateError(failures) },
     );
+  }
+
+  /**
+   * Connects to one peer at the given multiaddrs, as connect() does for each peer of a record:
+   * an open direct connection is reused; else direct addresses, then WebRTC through a relay,
+   * then the relay itself. For peers known otherwise than by a record (DHT providers).
+   * @throws AggregateError of the dial failures
+   */
+  async connectPeer(peerId: string, multiaddrs: readonly string[], options: { signal?: AbortSignal } = {}): Promise<Omit<ConnectResult, 'record'>> {
+    this.#requireRunning();
+    return this.#dialPeer(peerId, multiaddrs, options);
+  }
+
+  async #dialPeer(peerIdText: string, multiaddrs: readonly string[], options: { signal?: AbortSignal }): Promise<Omit<ConnectResult, 'record'>> {
+    const peerId = peerIdFromString(peerIdText);
+    const existing = this.libp2p.getConnections(peerId).find((c) => c.status === 'open' && isDirect(c));
+    if (existing !== undefined) return { connection: await this.#member(existing, options), peerId, direct: true };
+    const addresses = multiaddrs.map((address) => withPeerId(address, peerIdText));
+    // Direct addresses first, then WebRTC through a relay (a direct browser-to-browser
+    // connection once signalled), and only then the relay itself. Dialled one group at a time:
+    // libp2p would otherwise take whichever address answers first, often the relay.
+    const groups = [
+      addresses.filter((a) => !isRelayedAddress(a)),
+      addresses.filter((a) => isRelayedAddress(a) && isWebRTCAddress(a)),
+      addresses.filter((a) => isRelayedAddress(a) && !isWebRTCAddress(a)),
+    ];
+    const failures: unknown[] = [];
+    for (const group of groups) {
+      if (group.length === 0) continue;
+      try {
+        const connection = await this.libp2p.dial(group, { signal: options.signal, force: true });
+        return { connection: await this.#member(connection, options), peerId, direct: isDirect(connection) };
+      } catch (error) {
+        options.signal?.throwIfAborted();
+        failures.push(error);
+      }
+    }
+    if (addresses.length === 0) {
+      try {
+        const connection = await this.libp2p.dial(peerId, { signal: options.signal });
+        return { connection: await this.#member(connection, options), peerId, direct: isDirect(connection) };
+      } catch (error) {
+        options.signal?.throwIfAborted();
+        failures.push(error);
+      }
+    }
+    throw new AggregateError(failures, `${peerIdText} could not be reached`);
   }
 
   /**

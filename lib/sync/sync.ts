@@ -178,9 +178,16 @@ export class FeedSync {
         const id = provider.id.toString();
         if (tried.has(id) || count >= MAX_HOLDERS_TRIED || (prefer === 'cache' && devices.has(id))) continue;
         tried.add(id);
-        if (provider.multiaddrs.length > 0) await node.libp2p.peerStore.merge(provider.id, { multiaddrs: provider.multiaddrs }).catch(() => {});
-        count++;
-        yield provider.id;
+        // Connected the way record peers are (direct, then WebRTC, relay last): a stream cannot
+        // run on a relayed (limited) connection, which a plain dial may pick.
+        try {
+          const { peerId } = await node.connectPeer(id, provider.multiaddrs.map(String), { ...(signal ? { signal } : {}) });
+          count++;
+          yield peerId;
+        } catch (error) {
+          signal?.throwIfAborted();
+          self.#init.log.debug('provider', id, 'unreachable:', (error as Error)?.message ?? error);
+        }
       }
     }
     if (prefer === 'source') {
