@@ -50,7 +50,7 @@ declare global {
     update: string;
   }
 
-  /** A declarative sorting function: keys compared in order; `$replies`, `$thread`, `$isReply` are derived. */
+  /** A declarative sorting function: keys compared in order; `$replies`, `$thread`, `$isReply`, `$trust` are derived. */
   interface P2pSort {
     id: string;
     keys: { field: string; order: 'asc' | 'desc' }[];
@@ -63,6 +63,22 @@ declare global {
     feed: string;
     ts: number;
     [field: string]: unknown;
+  }
+
+  /** Authors a query left out because the person's moderation blocks them. */
+  interface P2pHiddenAuthor {
+    author: string;
+    items: number;
+    /** Why, in words ("blocked by list … of curator …"). */
+    because: string | null;
+  }
+
+  /** What the person's moderation decides about a key, and every reason that applies. */
+  interface P2pVerdict {
+    key: string;
+    decision: 'blocked' | 'allowed' | 'trusted' | 'neutral';
+    because: string | null;
+    reasons: { kind: string; text: string; list?: string }[];
   }
 
   interface P2pMethods {
@@ -79,6 +95,10 @@ declare global {
     p2p_unfollow: { params: { author: string }; result: null };
     p2p_following: { params?: undefined; result: string[] };
     p2p_query: { params: { name: string; sort: P2pSort; authors?: string[]; limit?: number }; result: P2pItem[] };
+    p2p_hidden: { params: { name: string; authors?: string[] }; result: P2pHiddenAuthor[] };
+    p2p_explain: { params: { author: string }; result: P2pVerdict };
+    /** Asks the person to show `author` despite their lists (a punch-through they confirm in a prompt). */
+    p2p_showAnyway: { params: { author: string }; result: P2pVerdict };
   }
 
   interface P2pEvents {

@@ -27,6 +27,9 @@ export const APP_METHOD_ACCESS: Readonly<Record<PageMethod, Access>> = {
   p2p_unfollow: 'none',
   p2p_following: 'none',
   p2p_query: 'read',
+  p2p_hidden: 'read',
+  p2p_explain: 'none',
+  p2p_showAnyway: 'none',
 };
 
 /** null when the request may go on to the background; otherwise the error the app gets. */

@@ -33,9 +33,11 @@ export interface Item {
  * Derived values a sort may use besides the item's own fields:
  *  - `$replies`: how many items (in the query) have `replyTo` equal to this item's `author/id`;
  *  - `$thread`: the latest `ts` in this item's thread (the item and its direct replies);
- *  - `$isReply`: 1 when the item has a `replyTo`, else 0.
+ *  - `$isReply`: 1 when the item has a `replyTo`, else 0;
+ *  - `$trust`: the person's trust in the author (lib/moderation TRUST_SCORE: 2 you trust them,
+ *    1 trusted through a list or the trust web, 0 neutral); `desc` puts trusted authors first.
  */
-export type DerivedField = '$replies' | '$thread' | '$isReply';
+export type DerivedField = '$replies' | '$thread' | '$isReply' | '$trust';
 
 export interface SortKey {
   field: string;
@@ -53,7 +55,7 @@ export class InvalidSortError extends P2pbError {
   }
 }
 
-const FIELD = /^(\$replies|\$thread|\$isReply|[a-zA-Z][a-zA-Z0-9_]{0,31})$/;
+const FIELD = /^(\$replies|\$thread|\$isReply|\$trust|[a-zA-Z][a-zA-Z0-9_]{0,31})$/;
 
 /** Checks a sort spec from a page. @throws InvalidSortError */
 export function checkSort(value: unknown): SortSpec {
@@ -67,7 +69,7 @@ export function checkSort(value: unknown): SortSpec {
   return {
     id: spec.id,
     keys: spec.keys.map((key, i) => {
-      if (typeof key?.field !== 'string' || !FIELD.test(key.field)) throw new InvalidSortError(`keys[${i}].field: a field name or $replies, $thread, $isReply`);
+      if (typeof key?.field !== 'string' || !FIELD.test(key.field)) throw new InvalidSortError(`keys[${i}].field: a field name or $replies, $thread, $isReply, $trust`);
       if (key.order !== 'asc' && key.order !== 'desc') throw new InvalidSortError(`keys[${i}].order: asc or desc`);
       return { field: key.field, order: key.order };
     }),
@@ -90,7 +92,7 @@ export function itemsOf(doc: Y.Doc, author: string, feed: string): Item[] {
 }
 
 /** Orders `items` by `sort` (ties: newer first, then author and id, so the order is total). */
-export function sortItems(items: readonly Item[], sort: SortSpec): Item[] {
+export function sortItems(items: readonly Item[], sort: SortSpec, context: { trustOf?: (author: string) => number } = {}): Item[] {
   const ref = (item: Item) => `${item.author}/${item.id}`;
   const replies = new Map<string, number>();
   const thread = new Map<string, number>();
@@ -107,6 +109,8 @@ export function sortItems(items: readonly Item[], sort: SortSpec): Item[] {
         return Math.max(item.ts, thread.get(ref(item)) ?? 0);
       case '$isReply':
         return typeof item.replyTo === 'string' ? 1 : 0;
+      case '$trust':
+        return context.trustOf?.(item.author) ?? 0;
       default: {
         const v = item[field];
         return typeof v === 'number' || typeof v === 'string' ? v : '';

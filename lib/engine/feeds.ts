@@ -44,8 +44,21 @@ export interface FeedStateResult {
   from: 'local' | string;
 }
 
+/** What FeedService asks of the person's moderation (lib/engine/moderation.ts). */
+export interface FeedModeration {
+  isBlocked(author: string): boolean;
+  /** @throws KeyBlockedError */
+  check(author: string): void;
+  trustScore(author: string): number;
+}
+
+const NO_MODERATION: FeedModeration = { isBlocked: () => false, check: () => {}, trustScore: () => 0 };
+
 export class FeedService {
   readonly #networks: NetworkManager;
+  #moderation: FeedModeration = NO_MODERATION;
+  /** Authors followed in every network whatever the identity (community lists' curators). */
+  readonly #everywhere = new Set<string>();
   readonly #library: FeedLibrary;
   readonly #kv: KeyValueStore;
   readonly #log: Logger;
@@ -64,6 +77,11 @@ export class FeedService {
     networks.onStarted((member) => this.#startFollows(member));
   }
 
+  /** Blocked authors are not followed, fetched, pushed to pages or returned by queries. */
+  setModeration(moderation: FeedModeration): void {
+    this.#moderation = moderation;
+  }
+
   onEvent(listener: (event: FeedEvent) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
@@ -76,6 +94,7 @@ export class FeedService {
       if (this.#listeners.size === 0) return;
       const author = feed.slice(0, feed.indexOf('/'));
       if (!local && ![...this.#follows.values()].some((authors) => authors.has(author))) return;
+      if (!local && this.#moderation.isBlocked(author)) return;
       let update: Uint8Array;
       try {
         update = parseEnvelope(bytes).update;
@@ -100,9 +119,43 @@ export class FeedService {
   #startFollows(member: Member): void {
     const old = this.#live.get(member.stored.id);
     for (const follow of old?.values() ?? []) follow.stop();
-    const live = new Map<string, Follow>();
+    this.#live.set(member.stored.id, new Map());
+    this.#reconcile(member);
+  }
+
+  /** Authors `member` should have a live follow for: the identity's follows and the curators, not blocked ones. */
+  #wanted(member: Member): Set<string> {
+    const wanted = new Set<string>();
+    for (const author of [...(this.#follows.get(member.stored.identity) ?? []), ...this.#everywhere]) {
+      if (author !== member.stored.identity && !this.#moderation.isBlocked(author)) wanted.add(author);
+    }
+    return wanted;
+  }
+
+  /** Starts and stops live follows of `member` to match #wanted. */
+  #reconcile(member: Member): void {
+    if (!member.sync) return;
+    const live = this.#live.get(member.stored.id) ?? new Map<string, Follow>();
     this.#live.set(member.stored.id, live);
-    for (const author of this.#follows.get(member.stored.identity) ?? []) live.set(author, member.sync!.follow(author));
+    const wanted = this.#wanted(member);
+    for (const [author, follow] of live) {
+      if (wanted.has(author)) continue;
+      follow.stop();
+      live.delete(author);
+    }
+    for (const author of wanted) if (!live.has(author)) live.set(author, member.sync.follow(author));
+  }
+
+  /** The follows of every network again (after moderation changed, or a curator came or went). */
+  refresh(): void {
+    for (const member of this.#networks.members()) if (member.sync && this.#live.has(member.stored.id)) this.#reconcile(member);
+  }
+
+  /** Follows `author` in every network, whatever the identity there (a list's curator), or stops. */
+  followEverywhere(author: string, follow: boolean): void {
+    if (follow) this.#everywhere.add(author);
+    else this.#everywhere.delete(author);
+    this.refresh();
   }
 
   /**
@@ -112,6 +165,7 @@ export class FeedService {
    */
   async read(identity: string, author: string, name: string, options: { signal?: AbortSignal } = {}): Promise<FeedStateResult> {
     const feed = feedIdOf(decodePublicKey(author), name);
+    if (author !== identity) this.#moderation.check(author);
     const local = await this.#library.head(feed);
     let from: string = 'local';
     if (local === null && author !== identity) {
@@ -159,11 +213,7 @@ export class FeedService {
       authors.add(author);
       this.#follows.set(identity, authors);
       await this.#save();
-      for (const member of this.#membersOf(identity)) {
-        const live = this.#live.get(member.stored.id) ?? new Map<string, Follow>();
-        this.#live.set(member.stored.id, live);
-        live.set(author, member.sync!.follow(author));
-      }
+      for (const member of this.#membersOf(identity)) this.#reconcile(member);
     }
     const readies = this.#membersOf(identity)
       .map((member) => this.#live.get(member.stored.id)?.get(author)?.ready)
@@ -181,10 +231,7 @@ export class FeedService {
     const authors = this.#follows.get(identity);
     if (!authors?.delete(author)) return;
     await this.#save();
-    for (const member of this.#membersOf(identity)) {
-      this.#live.get(member.stored.id)?.get(author)?.stop();
-      this.#live.get(member.stored.id)?.delete(author);
-    }
+    for (const member of this.#membersOf(identity)) this.#reconcile(member);
   }
 
   /**
@@ -193,14 +240,31 @@ export class FeedService {
    * waits on the network.
    */
   async query(identity: string, name: string, sort: SortSpec, options: { authors?: string[]; limit?: number } = {}): Promise<Item[]> {
-    const authors = options.authors ?? [identity, ...this.following(identity)];
+    const { items } = await this.#collect(identity, name, options.authors);
+    const trustOf = (author: string) => this.#moderation.trustScore(author);
+    return sortItems(items, sort, { trustOf }).slice(0, Math.min(options.limit ?? MAX_QUERY_ITEMS, MAX_QUERY_ITEMS));
+  }
+
+  /** Authors whose items of feed `name` the query leaves out because the person blocks them, with how many. */
+  async hidden(identity: string, name: string, authors?: string[]): Promise<Map<string, number>> {
+    return (await this.#collect(identity, name, authors)).hidden;
+  }
+
+  /** The items of feed `name` held on this drive for a query: shown ones, and counts of blocked authors' items. */
+  async #collect(identity: string, name: string, authors = [identity, ...this.following(identity)]): Promise<{ items: Item[]; hidden: Map<string, number> }> {
     const items: Item[] = [];
+    const hidden = new Map<string, number>();
     for (const author of new Set(authors)) {
       const feed = feedIdOf(decodePublicKey(author), name);
       if ((await this.#library.head(feed)) === null) continue;
-      items.push(...itemsOf(await this.#library.doc(feed), author, feed));
+      const held = itemsOf(await this.#library.doc(feed), author, feed);
+      if (this.#moderation.isBlocked(author)) {
+        if (held.length > 0) hidden.set(author, held.length);
+      } else {
+        items.push(...held);
+      }
     }
-    return sortItems(items, sort).slice(0, Math.min(options.limit ?? MAX_QUERY_ITEMS, MAX_QUERY_ITEMS));
+    return { items, hidden };
   }
 
   following(identity: string): string[] {

@@ -23,9 +23,11 @@ import { FeedLibrary } from '../sync/library.ts';
 import { fromBase64url, toBase64url } from '../util/bytes.ts';
 import { decodePublicKey } from '../identity/index.ts';
 import { ITEMS_MAP, checkSort } from '../data/items.ts';
+import { ModerationService } from './moderation.ts';
 
 export { NetworkManager, UnknownNetworkError, HostingError } from './networks.ts';
 export { FeedService, feedEventToWire } from './feeds.ts';
+export { ModerationService } from './moderation.ts';
 
 /** IndexedDB databases of the engine (offscreen document on Chrome, background page on Firefox). */
 export const ENGINE_DB = 'p2pb-engine';
@@ -65,6 +67,7 @@ export interface Engine {
   readonly networks: NetworkManager;
   readonly feeds: FeedService;
   readonly library: FeedLibrary;
+  readonly moderation: ModerationService;
   status(): EngineStatus;
   /** Answers one request from the background; unknown methods are an UNSUPPORTED_METHOD error. */
   handle(method: string, params: unknown): Promise<unknown>;
@@ -82,7 +85,11 @@ export const createEngine =
     // The vault signs; the engine only knows which identities exist (refreshed on use).
     let own = new Set<string>();
     const refreshIdentities = async () => {
-      own = new Set((await components.signer.identities()).map((i) => i.publicKey));
+      const next = new Set((await components.signer.identities()).map((i) => i.publicKey));
+      const changed = next.size !== own.size || [...next].some((k) => !own.has(k));
+      own = next;
+      // The person's identities are always allowed: a new one must not stay hidden by a list.
+      if (changed && running) moderation.rebuild();
     };
     const library = new FeedLibrary({
       store,
@@ -93,9 +100,31 @@ export const createEngine =
           ? { publicKey: decodePublicKey(author), sign: (context, message) => components.signer.sign(author, context, message) }
           : undefined,
       keeps: (author) => own.has(author),
+      // Nothing of a key the person blocks is received from a peer (so nothing is re-served).
+      checkAuthor: (author) => moderation.check(author),
     });
-    const networks = new NetworkManager(init.networks ?? {}, { kv, signer: components.signer, log, now, library });
+    const networks = new NetworkManager(init.networks ?? {}, { kv, signer: components.signer, log, now, library, isBlocked: (author) => moderation.isBlocked(author) });
     const feeds = new FeedService(networks, library, kv, log);
+    const moderation: ModerationService = new ModerationService({
+      kv,
+      library,
+      networks,
+      log,
+      now,
+      self: () => own,
+      followEverywhere: (author, follow) => feeds.followEverywhere(author, follow),
+    });
+    feeds.setModeration({
+      isBlocked: (author) => moderation.isBlocked(author),
+      check: (author) => moderation.check(author),
+      trustScore: (author) => moderation.view.trustScore(author),
+    });
+    // A changed view starts and stops follows (a blocked author is not followed; a punch-through
+    // follows again), and the popup shows the new state.
+    moderation.onChange(() => {
+      feeds.refresh();
+      components.onChange?.();
+    });
     if (components.onChange) networks.onChange(components.onChange);
     if (components.onFeed) feeds.onEvent(components.onFeed);
     // "Storage full" (and its end) is something the popup shows: tell it when the state flips.
@@ -119,6 +148,13 @@ export const createEngine =
       const value = (params as Record<string, unknown> | null | undefined)?.[key];
       if (typeof value !== type) throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, `${key} must be a ${type}`);
       return value as T;
+    };
+
+    const optionalText = (params: unknown, key: string): string | undefined => {
+      const value = (params as Record<string, unknown> | null | undefined)?.[key];
+      if (value === undefined) return undefined;
+      if (typeof value !== 'string') throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, `${key} must be a string`);
+      return value;
     };
 
     const status = (): EngineStatus => ({
@@ -212,6 +248,43 @@ export const createEngine =
           ...(p.limit === undefined ? {} : { limit: p.limit as number }),
         });
       },
+      'feed.hidden': async (params) => {
+        const p = params as { authors?: unknown };
+        if (p.authors !== undefined && (!Array.isArray(p.authors) || p.authors.length > 256 || !p.authors.every((a) => typeof a === 'string'))) {
+          throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, 'authors must be an array of up to 256 public keys');
+        }
+        const hidden = await feeds.hidden(param(params, 'identity', 'string'), param(params, 'name', 'string'), p.authors as string[] | undefined);
+        return [...hidden].map(([author, items]) => ({ author, items, because: moderation.explain(author).because }));
+      },
+      'mod.state': async () => moderation.info(),
+      'mod.set': async (params) => {
+        const kind = param<string>(params, 'kind', 'string');
+        if (kind !== 'block' && kind !== 'trust' && kind !== 'none') throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, 'kind must be block, trust or none');
+        await moderation.setEntry(param(params, 'key', 'string'), kind, optionalText(params, 'reason'));
+        return null;
+      },
+      'mod.punch': async (params) => {
+        await moderation.punchThrough(param(params, 'key', 'string'), param(params, 'allow', 'boolean'), optionalText(params, 'reason'));
+        return null;
+      },
+      'mod.explain': async (params) => moderation.explain(param(params, 'key', 'string')),
+      'mod.preview': async (params) => moderation.preview(param(params, 'list', 'string')),
+      'mod.subscribe': async (params) => moderation.subscribe(param(params, 'list', 'string')),
+      'mod.unsubscribe': async (params) => {
+        await moderation.unsubscribe(param(params, 'list', 'string'));
+        return null;
+      },
+      'mod.publish': async (params) => {
+        const identity = param<string>(params, 'identity', 'string');
+        if (!own.has(identity)) await refreshIdentities();
+        return moderation.publish(identity, param(params, 'name', 'string'));
+      },
+      'mod.trustDepth': async (params) => {
+        const depth = (params as { depth?: unknown } | null)?.depth;
+        if (typeof depth !== 'number') throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, 'depth must be a number');
+        await moderation.setTrustDepth(depth);
+        return null;
+      },
       'store.state': async () => {
         const { maxBytes: _max, ...state } = store.state();
         return state;
@@ -222,6 +295,7 @@ export const createEngine =
       networks,
       feeds,
       library,
+      moderation,
       get running() {
         return running;
       },
@@ -231,6 +305,8 @@ export const createEngine =
         await store.start();
         await refreshIdentities().catch((err: unknown) => log.warn('identities unavailable (vault locked?)', err));
         await feeds.load();
+        await moderation.load();
+        moderation.startFollows();
         running = true;
         log.info('started', status());
         // Networks start in the background: a slow bootstrap node must not hold up readiness.
@@ -238,6 +314,7 @@ export const createEngine =
       },
       async stop() {
         running = false;
+        moderation.stop();
         feeds.stop();
         await networks.stop();
         await library.close();

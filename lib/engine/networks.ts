@@ -85,6 +85,8 @@ export interface NetworkManagerComponents {
   now: () => number;
   /** The device's feeds: served and synced in every network. */
   library: FeedLibrary;
+  /** Moderation: a blocked author's feeds are not served or announced, in any network. */
+  isBlocked?: (author: string) => boolean;
 }
 
 export interface Member {
@@ -413,7 +415,7 @@ export class NetworkManager {
         node,
         library: this.#c.library,
         log: this.#c.log,
-        serves: (feed) => feed.startsWith(`${identity}/`) || member.seen.has(feed),
+        serves: (feed) => feed.startsWith(`${identity}/`) || (member.seen.has(feed) && !this.#c.isBlocked?.(feed.slice(0, feed.indexOf('/')))),
         received: (feed) => this.#markSeen(member, feed),
       });
       await member.sync.start();

@@ -15,6 +15,8 @@ export const MODERATION_ERROR_CODES = [
   'INVALID_MODERATION_KEY',
   'MALFORMED_MODERATION_STATE',
   'UNSUPPORTED_MODERATION_STATE_VERSION',
+  'KEY_BLOCKED',
+  'LIST_NOT_FOUND',
 ] as const;
 export type ModerationErrorCode = (typeof MODERATION_ERROR_CODES)[number];
 
@@ -91,5 +93,25 @@ export class UnsupportedModerationStateVersionError extends P2pbError {
   constructor(version: unknown) {
     super('UNSUPPORTED_MODERATION_STATE_VERSION', `unsupported moderation settings version ${JSON.stringify(version)}`);
     this.version = version;
+  }
+}
+
+/**
+ * Data of a key the person's moderation blocks: not read for apps, not received from peers, not
+ * served. `key` is the blocked public key; the person can punch through for it.
+ */
+export class KeyBlockedError extends P2pbError {
+  readonly key: string;
+
+  constructor(key: string, because: string) {
+    super('KEY_BLOCKED', `${key.slice(0, 12)}… is blocked by your moderation (${because})`);
+    this.key = key;
+  }
+}
+
+/** A community list that no reachable peer of any of the person's networks holds. */
+export class ListNotFoundError extends P2pbError {
+  constructor(id: string, options?: { cause?: unknown }) {
+    super('LIST_NOT_FOUND', `no reachable peer holds the list ${id.slice(0, 200)}`, options);
   }
 }

@@ -24,6 +24,8 @@ export {
   MODERATION_ERROR_CODES,
   InvalidListRefError,
   InvalidModerationKeyError,
+  KeyBlockedError,
+  ListNotFoundError,
   ListTooLargeError,
   MalformedListEntryError,
   MalformedListError,

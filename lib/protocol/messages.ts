@@ -81,6 +81,12 @@ export interface PageMethods {
   p2p_following: { params: undefined; result: string[] };
   /** Items of feed `name` from the identity and the authors it follows, ordered by `sort`. */
   p2p_query: { params: { name: string; sort: SortSpecView; authors?: string[]; limit?: number }; result: ItemView[] };
+  /** Authors whose items p2p_query leaves out because the person's moderation blocks them, and why. */
+  p2p_hidden: { params: { name: string; authors?: string[] }; result: HiddenAuthorView[] };
+  /** Why the person's moderation decides what it does about `author`. */
+  p2p_explain: { params: { author: string }; result: VerdictInfo };
+  /** Asks the person to let `author` through despite their lists ("show anyway"): a punch-through they confirm. */
+  p2p_showAnyway: { params: { author: string }; result: VerdictInfo };
 }
 export type PageMethod = keyof PageMethods;
 export const PAGE_METHODS: readonly PageMethod[] = [
@@ -97,6 +103,9 @@ export const PAGE_METHODS: readonly PageMethod[] = [
   'p2p_unfollow',
   'p2p_following',
   'p2p_query',
+  'p2p_hidden',
+  'p2p_explain',
+  'p2p_showAnyway',
 ];
 
 /** A feed as pages see it: its state as one Yjs update (base64url) and its sequence. */
@@ -275,7 +284,7 @@ export interface StorageView {
 }
 
 /** identity: choose what this site sees; sign: approve a signature; unlock: only unlock the vault. */
-export type PromptKind = 'identity' | 'sign' | 'unlock' | 'write';
+export type PromptKind = 'identity' | 'sign' | 'unlock' | 'write' | 'punch-through';
 
 export interface PromptView {
   id: string;
@@ -287,6 +296,65 @@ export interface PromptView {
   message?: { text: string | null; hex: string; bytes: number };
   /** For 'write': the feed written to. */
   feed?: string;
+  /** For 'punch-through': the key to let through, and why it is hidden now. */
+  subject?: { key: string; because: string | null };
+}
+
+// ---- moderation (docs/moderation.md): what the popup, the options page and the link page show
+
+/** A subscription as the UI shows it. */
+export interface SubscriptionInfo {
+  list: string;
+  curator: string;
+  feed: string;
+  ts: number;
+  /** 'pending' until the list was fetched once; 'refused' when it cannot be used (error says why). */
+  status: 'ok' | 'pending' | 'refused';
+  blocks: number;
+  trusts: number;
+  skipped: number;
+  error: string | null;
+}
+
+/** What a list link's page shows before the person subscribes. */
+export interface ListPreview {
+  list: string;
+  curator: string;
+  feed: string;
+  blocks: number;
+  trusts: number;
+  skipped: number;
+  refused: string | null;
+  subscribed: boolean;
+  /** Where it came from: this drive, or the PeerId that served it just now. */
+  from: string;
+}
+
+/** A verdict as it crosses to a UI or a page: reasons in words. */
+export interface VerdictInfo {
+  key: string;
+  decision: 'blocked' | 'allowed' | 'trusted' | 'neutral';
+  because: string | null;
+  reasons: { kind: string; text: string; list?: string }[];
+}
+
+export interface ModerationInfo {
+  own: { key: string; kind: 'block' | 'trust'; ts: number; reason?: string }[];
+  punchThroughs: { key: string; ts: number; reason?: string }[];
+  subscriptions: SubscriptionInfo[];
+  published: { list: string; link: string; entries: number }[];
+  trustDepth: number;
+  /** The compiled view: keys with a decision, and how many of each. */
+  stats: { keys: number; blocked: number; allowed: number; trusted: number; webKeys: number; truncated: boolean; trustDepth: number };
+}
+
+/** Items a query left out because the person blocks their author (p2p_hidden). */
+export interface HiddenAuthorView {
+  author: string;
+  /** How many of their items the query left out. */
+  items: number;
+  /** Why, in words ("blocked by list spam of curator z6Mk…"). */
+  because: string | null;
 }
 
 export type PromptDecision =
@@ -326,6 +394,17 @@ export interface UiMethods {
   'network.revoke': { params: { id: string; host: string }; result: NetworkView };
   /** Read a feed as `identity` would (fetched from its networks when not held): with who served it. */
   'feed.read': { params: { identity: string; author: string; name: string }; result: FeedStateView & { from: string } };
+  'moderation.state': { params: undefined; result: ModerationInfo };
+  /** The person's own entry for `key` ('none' removes it; a new block ends a punch-through). */
+  'moderation.set': { params: { key: string; kind: 'block' | 'trust' | 'none'; reason?: string }; result: null };
+  'moderation.punch': { params: { key: string; allow: boolean; reason?: string }; result: null };
+  'moderation.explain': { params: { key: string }; result: VerdictInfo };
+  'moderation.preview': { params: { list: string }; result: ListPreview };
+  'moderation.subscribe': { params: { list: string }; result: SubscriptionInfo };
+  'moderation.unsubscribe': { params: { list: string }; result: null };
+  /** Publish own entries as community list `name` of identity `identity` (its id). */
+  'moderation.publish': { params: { identity: string; name: string }; result: { list: string; link: string; entries: number } };
+  'moderation.trustDepth': { params: { depth: number }; result: null };
 }
 
 export interface ConnectView {
@@ -374,6 +453,20 @@ export interface EngineMethods {
   'feed.putItem': { params: { identity: string; name: string; id: string; item: Record<string, unknown> }; result: { seq: number } };
   'feed.query': { params: { identity: string; name: string; sort: SortSpecView; authors?: string[]; limit?: number }; result: ItemView[] };
   'store.state': { params: undefined; result: StorageView };
+  'feed.hidden': { params: { identity: string; name: string; authors?: string[] }; result: HiddenAuthorView[] };
+  'mod.state': { params: undefined; result: ModerationInfo };
+  /** The person's own entry for `key`; 'none' removes it. */
+  'mod.set': { params: { key: string; kind: 'block' | 'trust' | 'none'; reason?: string }; result: null };
+  /** Let `key` through whatever lists say (allow), or stop. */
+  'mod.punch': { params: { key: string; allow: boolean; reason?: string }; result: null };
+  'mod.explain': { params: { key: string }; result: VerdictInfo };
+  /** A list link's content (curator, size), fetched from the person's networks when not held. */
+  'mod.preview': { params: { list: string }; result: ListPreview };
+  'mod.subscribe': { params: { list: string }; result: SubscriptionInfo };
+  'mod.unsubscribe': { params: { list: string }; result: null };
+  /** Publish the person's own entries as community list `name` of `identity`. */
+  'mod.publish': { params: { identity: string; name: string }; result: { list: string; link: string; entries: number } };
+  'mod.trustDepth': { params: { depth: number }; result: null };
 }
 export type EngineMethod = keyof EngineMethods;
 

@@ -169,6 +169,7 @@ export const createService =
       if (typeof x !== 'string') throw new InvalidParamsError(`${name} must be a string`);
       return x;
     };
+    const optionalReason = (p: Record<string, unknown>): { reason?: string } => (p.reason === undefined || p.reason === '' ? {} : { reason: text(p.reason, 'reason') });
 
     // ---- web pages -------------------------------------------------------------------------
 
@@ -327,6 +328,19 @@ export const createService =
       return engine.call('feed.putItem', { identity, name: p.name, id: p.id, item: JSON.parse(json) as Record<string, unknown> });
     }
 
+    /** "Show anyway": a punch-through for one key, which only the person can confirm. */
+    async function showAnyway(origin: string, params: unknown) {
+      const p = feedParams(params, ['author']);
+      grantOf(origin);
+      const verdict = await engine.call('mod.explain', { key: p.author! });
+      if (verdict.decision !== 'blocked') return verdict;
+      const decision = await prompts.ask({ kind: 'punch-through', origin, subject: { key: p.author!, because: verdict.because } });
+      if (!decision.approved) throw new ProviderError(ProviderErrorCode.USER_REJECTED, 'The person kept the key hidden');
+      await engine.call('mod.punch', { key: p.author!, allow: true, reason: `shown anyway from ${origin}`.slice(0, 500) });
+      void broadcastState();
+      return engine.call('mod.explain', { key: p.author! });
+    }
+
     async function handlePage(origin: string, method: string, params: unknown, connection?: PageConnection): Promise<unknown> {
       if (!isPageMethod(method)) throw new ProviderError(ProviderErrorCode.UNSUPPORTED_METHOD, `Unsupported method ${method}`);
       switch (method) {
@@ -388,6 +402,22 @@ export const createService =
           const grant = grantOf(origin);
           return engine.call('feed.query', { identity: grant.identity, name: p.name, sort: p.sort as never, ...(p.authors === undefined ? {} : { authors: p.authors as string[] }), ...(p.limit === undefined ? {} : { limit: p.limit as number }) });
         }
+        case 'p2p_hidden': {
+          if (typeof params !== 'object' || params === null || Array.isArray(params) || !hasExactKeys(params as Record<string, unknown>, ['name'], ['authors'])) {
+            throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, 'p2p_hidden takes { name, authors? }');
+          }
+          const p = params as { name: unknown; authors?: unknown };
+          if (!isValidFeedName(p.name)) throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, 'name is not a valid feed name');
+          const grant = grantOf(origin);
+          return engine.call('feed.hidden', { identity: grant.identity, name: p.name, ...(p.authors === undefined ? {} : { authors: p.authors as string[] }) });
+        }
+        case 'p2p_explain': {
+          const p = feedParams(params, ['author']);
+          grantOf(origin);
+          return engine.call('mod.explain', { key: p.author! });
+        }
+        case 'p2p_showAnyway':
+          return showAnyway(origin, params);
         case 'p2p_unsubscribeFeed': {
           const p = feedParams(params, ['author', 'name']);
           grantOf(origin);
@@ -554,6 +584,30 @@ export const createService =
       'feed.read': async (params) => {
         const p = expectParams(params, ['identity', 'author', 'name']);
         return engine.call('feed.read', { identity: knownIdentity(p.identity), author: text(p.author, 'author'), name: text(p.name, 'name') });
+      },
+      'moderation.state': async () => engine.call('mod.state', undefined),
+      'moderation.set': async (params) => {
+        const p = expectParams(params, ['key', 'kind'], ['reason']);
+        return engine.call('mod.set', { key: text(p.key, 'key'), kind: text(p.kind, 'kind') as 'block', ...optionalReason(p) });
+      },
+      'moderation.punch': async (params) => {
+        const p = expectParams(params, ['key', 'allow'], ['reason']);
+        if (typeof p.allow !== 'boolean') throw new InvalidParamsError('allow must be a boolean');
+        return engine.call('mod.punch', { key: text(p.key, 'key'), allow: p.allow, ...optionalReason(p) });
+      },
+      'moderation.explain': async (params) => engine.call('mod.explain', { key: text(expectParams(params, ['key']).key, 'key') }),
+      'moderation.preview': async (params) => engine.call('mod.preview', { list: text(expectParams(params, ['list']).list, 'list') }),
+      'moderation.subscribe': async (params) => engine.call('mod.subscribe', { list: text(expectParams(params, ['list']).list, 'list') }),
+      'moderation.unsubscribe': async (params) => engine.call('mod.unsubscribe', { list: text(expectParams(params, ['list']).list, 'list') }),
+      'moderation.publish': async (params) => {
+        const p = expectParams(params, ['identity', 'name']);
+        const identity = vault.getIdentity(knownIdentity(p.identity)).publicKey;
+        return engine.call('mod.publish', { identity, name: text(p.name, 'name') });
+      },
+      'moderation.trustDepth': async (params) => {
+        const p = expectParams(params, ['depth']);
+        if (typeof p.depth !== 'number') throw new InvalidParamsError('depth must be a number');
+        return engine.call('mod.trustDepth', { depth: p.depth });
       },
       'network.revoke': async (params) => {
         const p = expectParams(params, ['id', 'host']);

@@ -47,6 +47,11 @@ export interface FeedLibraryInit {
   now?: () => number;
   /** Envelopes between snapshots of own feeds (default COMPACT_EVERY_ENVELOPES; 0: never). */
   compactEvery?: number;
+  /**
+   * Moderation: throws (KeyBlockedError) when the person blocks `author`, so nothing of theirs
+   * that arrives from a peer is stored, applied or re-served. Unset: every author is received.
+   */
+  checkAuthor?: (author: string) => void;
 }
 
 export class FeedLibrary {
@@ -112,6 +117,7 @@ export class FeedLibrary {
 
   /** Applies a batch from a peer: snapshot first, then envelopes, each verified by lib/feeds. */
   async receive(id: string, batch: { snapshot: Uint8Array | null; envelopes: readonly Uint8Array[] }): Promise<ReceivedBatch> {
+    this.#init.checkAuthor?.(encodePublicKey(parseFeedId(id).author));
     const feed = await this.feed(id);
     const refused: P2pbError[] = [];
     if (batch.snapshot) {
