@@ -104,6 +104,8 @@ declare global {
   interface P2pEvents {
     identityChanged: P2pIdentity | null;
     feedUpdate: P2pFeedUpdate;
+    /** The person's moderation changed (a list, a block, "show anyway"): query again. */
+    moderationChanged: { version: number };
   }
 
   /** Rejections carry `code`: 4001 refused, 4100 not granted, 4200 unknown method, -32602 bad params, or a named code (STORAGE_FULL…). */

@@ -8,6 +8,7 @@
   const SORTS = [
     { id: 'chronological', label: 'Newest first', keys: [{ field: 'ts', order: 'desc' }] },
     { id: 'conversations', label: 'Conversations first', keys: [{ field: '$replies', order: 'desc' }, { field: '$thread', order: 'desc' }] },
+    { id: 'trusted', label: 'Trusted first', keys: [{ field: '$trust', order: 'desc' }, { field: 'ts', order: 'desc' }] },
   ];
   const KEY = /z6Mk[1-9A-HJ-NP-Za-km-z]{44}/;
   const $ = (id) => document.getElementById(id);
@@ -44,8 +45,13 @@
       do {
         rendering.again = false;
         const sort = SORTS.find((s) => s.id === $('sort').value) || SORTS[0];
-        items = await call('p2p_query', { name: FEED, sort: { id: sort.id, keys: sort.keys }, limit: 1000 });
+        const [next, hidden] = await Promise.all([
+          call('p2p_query', { name: FEED, sort: { id: sort.id, keys: sort.keys }, limit: 1000 }),
+          call('p2p_hidden', { name: FEED }),
+        ]);
+        items = next;
         draw();
+        drawHidden(hidden);
       } while (rendering.again);
     } catch (error) {
       showError(error);
@@ -85,6 +91,26 @@
       }),
     );
     if (items.length === 0) list.replaceChildren(el('li', { class: 'muted' }, 'Nothing yet: post something, or follow someone.'));
+  }
+
+  // Posts your moderation hides (a list you subscribe to, or your own block): why, and "show
+  // anyway", which the extension asks you to confirm.
+  function drawHidden(hidden) {
+    $('hidden').replaceChildren(
+      ...hidden.map((h) =>
+        el(
+          'li',
+          { 'data-testid': 'mb-hidden-author', 'data-author': h.author },
+          el('span', {}, `${h.items} post${h.items === 1 ? '' : 's'} from ${short(h.author)} hidden: `),
+          el('span', { class: 'muted', 'data-testid': 'mb-hidden-because' }, h.because || 'blocked'),
+          el('button', {
+            class: 'link',
+            'data-testid': 'mb-show-anyway',
+            onclick: () => call('p2p_showAnyway', { author: h.author }).then(() => render(), showError),
+          }, 'Show anyway'),
+        ),
+      ),
+    );
   }
 
   function startReply(ref, who) {
@@ -149,6 +175,7 @@
     $('profile-link').textContent = `web+p2p:profile/${me}`;
     for (const sort of SORTS) $('sort').append(el('option', { value: sort.id }, sort.label));
     p2p.on('feedUpdate', (update) => update.name === FEED && render());
+    p2p.on('moderationChanged', () => render());
     await call('p2p_subscribeFeed', { author: me, name: FEED });
     for (const key of await drawFollowing()) await call('p2p_subscribeFeed', { author: key, name: FEED });
     await render();

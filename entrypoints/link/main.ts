@@ -4,7 +4,7 @@
  * until the person confirms.
  */
 import { decodeInvite, parseLink, type NetworkInvite } from '@/lib/net/invite.ts';
-import type { UiState } from '@/lib/protocol/index.ts';
+import type { ListPreview, UiState } from '@/lib/protocol/index.ts';
 import { reconnectingUi } from '@/ui/client.ts';
 import { errorText, h, render, shortKey } from '@/ui/dom.ts';
 import { setupForm, unlockForm } from '@/ui/forms.ts';
@@ -32,6 +32,7 @@ function draw(): void {
   let invite: NetworkInvite;
   try {
     const parsed = parseLink(link);
+    if (parsed.kind === 'list') return drawList(parsed.payload);
     if (parsed.kind !== 'invite') {
       return render(app, h('section', { class: 'card' }, h('h2', {}, 'Not supported yet'), h('p', { class: 'muted', testid: 'link-error' }, `This is a “${parsed.kind}” link; this version of P2P Browser opens network invites only.`)));
     }
@@ -86,6 +87,64 @@ function draw(): void {
       error,
       h('div', { class: 'buttons' }, join),
     ),
+  );
+}
+
+// ---- community lists (docs/moderation.md): what the list is, then subscribe on confirm -----
+
+let listPreview: ListPreview | null = null;
+let listError: string | null = null;
+let listLoading = false;
+let listSubscribed = false;
+
+function drawList(id: string): void {
+  if (!state) return;
+  if (state.vault === 'uninitialized') return render(app, listIntro(id), setupForm(ui));
+  if (state.vault === 'locked') return render(app, listIntro(id), unlockForm(ui));
+  if (!listPreview && !listError && !listLoading) {
+    listLoading = true;
+    // Fetched from the person's networks (nothing is subscribed until they confirm).
+    ui.request('moderation.preview', { list: id }).then(
+      (preview) => ((listPreview = preview), (listLoading = false), draw()),
+      (err: unknown) => ((listError = errorText(err)), (listLoading = false), draw()),
+    );
+  }
+  if (listError) return render(app, listIntro(id), h('section', { class: 'card' }, h('p', { class: 'error', testid: 'list-error' }, listError)));
+  if (!listPreview) return render(app, listIntro(id), h('p', { class: 'empty', testid: 'list-loading' }, 'Looking for this list in your networks…'));
+  const p = listPreview;
+  const error = h('p', { class: 'error', role: 'alert', testid: 'list-subscribe-error' });
+  const subscribeButton = h('button', { class: 'primary', testid: 'list-subscribe' }, 'Subscribe');
+  subscribeButton.addEventListener('click', () => {
+    subscribeButton.disabled = true;
+    ui.request('moderation.subscribe', { list: id }).then(
+      () => ((listSubscribed = true), draw()),
+      (err: unknown) => ((subscribeButton.disabled = false), (error.textContent = errorText(err))),
+    );
+  });
+  render(
+    app,
+    listIntro(id),
+    h('section', { class: 'card stack', testid: 'list-preview' },
+      h('p', { class: 'muted', testid: 'list-size' }, `${p.blocks} key${p.blocks === 1 ? '' : 's'} blocked · ${p.trusts} trusted${p.skipped ? ` · ${p.skipped} unreadable entries skipped` : ''}`),
+      p.refused ? h('p', { class: 'error' }, `This list cannot be used: ${p.refused}`) : null,
+      h('p', { class: 'muted' }, 'Posts and data of the keys it blocks will be hidden from every app, in every network, and your browser will stop passing them on. Your own entries and “show anyway” always win; you can unsubscribe at any time.'),
+      listSubscribed || p.subscribed
+        ? h('p', { testid: 'list-subscribed' }, 'You subscribe to this list.')
+        : h('div', { class: 'stack' }, error, h('div', { class: 'buttons' }, subscribeButton)),
+    ),
+  );
+}
+
+function listIntro(id: string): HTMLElement {
+  const slash = id.indexOf('/');
+  const curator = slash > 0 ? id.slice(0, slash) : id;
+  const feed = slash > 0 ? id.slice(slash + 1) : '';
+  return h(
+    'section',
+    { class: 'card', testid: 'list' },
+    h('p', { class: 'muted' }, 'A community moderation list'),
+    h('h2', { testid: 'list-name' }, feed.replace(/^moderation\/lists\//, '') || id),
+    h('p', { class: 'muted' }, 'Curated and signed by ', h('span', { class: 'key', testid: 'list-curator', title: curator }, shortKey(curator))),
   );
 }
 

@@ -9,8 +9,9 @@ import { renderSVG } from 'uqr';
 import { reconnectingUi } from '@/ui/client.ts';
 import { errorText, formatBytes, h, render, shortKey } from '@/ui/dom.ts';
 import { field, form, setupForm, unlockForm } from '@/ui/forms.ts';
+import { moderationScreen } from '@/ui/moderation.ts';
 
-type Tab = 'identities' | 'networks' | 'sites' | 'data';
+type Tab = 'identities' | 'networks' | 'sites' | 'moderation' | 'data';
 
 const app = document.getElementById('app')!;
 const headerActions = document.getElementById('header-actions')!;
@@ -33,6 +34,7 @@ const ui = reconnectingUi((next) => {
   state = next;
   draw();
 });
+const moderation = moderationScreen(ui);
 
 /** Runs an action, showing its error in `errorEl` (or the page's error line) instead of throwing. */
 function act(action: () => Promise<unknown>, errorEl?: HTMLElement): void {
@@ -46,8 +48,15 @@ function draw(): void {
   if (!state) return;
   drawStatus(state);
   render(headerActions);
-  if (state.vault === 'uninitialized') return render(app, setupForm(ui));
-  if (state.vault === 'locked') return render(app, storageFullBanner(state.storage, false), unlockForm(ui));
+  // A state event (the engine's networks changing) must not wipe what the person is typing.
+  if (state.vault === 'uninitialized') {
+    if (!app.querySelector('[data-testid="setup"]')) render(app, setupForm(ui));
+    return;
+  }
+  if (state.vault === 'locked') {
+    if (!app.querySelector('[data-testid="unlock"]')) render(app, storageFullBanner(state.storage, false), unlockForm(ui));
+    return;
+  }
   render(
     headerActions,
     // Apps open in a tab of their own (app.html lists the bundled apps).
@@ -57,13 +66,22 @@ function draw(): void {
   const tabs = h(
     'nav',
     { class: 'tabs', role: 'tablist' },
-    ...(['identities', 'networks', 'sites', 'data'] as const).map((t) =>
+    ...(['identities', 'networks', 'sites', 'moderation', 'data'] as const).map((t) =>
       h('button', { role: 'tab', 'aria-selected': String(tab === t), testid: `tab-${t}`, onclick: () => ((tab = t), draw()) }, t[0]!.toUpperCase() + t.slice(1)),
     ),
   );
   const body =
-    tab === 'identities' ? identitiesView(state) : tab === 'networks' ? networksView(state) : tab === 'sites' ? sitesView(state) : dataView(state.storage);
+    tab === 'identities' ? identitiesView(state) : tab === 'networks' ? networksView(state) : tab === 'sites' ? sitesView(state) : tab === 'moderation' ? moderationView(state) : dataView(state.storage);
   render(app, storageFullBanner(state.storage, tab !== 'data'), tabs, h('p', { class: 'error', role: 'alert', testid: 'page-error' }), body);
+}
+
+/** Blocks, trusts, community lists and "show anyway": the options page's screen, with a way there. */
+function moderationView(s: UiState): HTMLElement {
+  moderation.refresh(s);
+  return h('div', { class: 'stack' },
+    h('div', { class: 'buttons' }, h('button', { testid: 'open-options', onclick: () => act(() => browser.runtime.openOptionsPage()) }, 'Open in a tab')),
+    moderation.element,
+  );
 }
 
 function drawStatus(s: UiState): void {

@@ -37,12 +37,21 @@ function draw(): void {
     void decide({ approved: true });
     return render(app, h('p', { class: 'empty' }, 'Unlocked.'));
   }
-  render(app, prompt.kind === 'identity' ? identityPrompt(state, prompt) : prompt.kind === 'write' ? writePrompt(state, prompt) : signPrompt(state, prompt));
+  render(
+    app,
+    prompt.kind === 'identity' ? identityPrompt(state, prompt)
+      : prompt.kind === 'write' ? writePrompt(state, prompt)
+      : prompt.kind === 'punch-through' ? punchThroughPrompt(prompt)
+      : signPrompt(state, prompt),
+  );
 }
 
 function intro(): HTMLElement {
   const what =
-    prompt!.kind === 'sign' ? 'asks you to sign a message' : prompt!.kind === 'write' ? 'asks to write to one of your feeds' : 'asks which identity you want it to see';
+    prompt!.kind === 'sign' ? 'asks you to sign a message'
+      : prompt!.kind === 'write' ? 'asks to write to one of your feeds'
+      : prompt!.kind === 'punch-through' ? 'asks to show a key your moderation hides'
+      : 'asks which identity you want it to see';
   return h('section', { class: 'card' }, h('p', { class: 'origin', testid: 'prompt-origin' }, prompt!.origin), h('p', { class: 'muted' }, what));
 }
 
@@ -109,6 +118,24 @@ function writePrompt(_s: UiState, p: PromptView): HTMLElement {
     h('div', { class: 'buttons' },
       h('button', { testid: 'prompt-reject', onclick: () => void decide({ approved: false }) }, 'Refuse'),
       h('button', { class: 'primary', testid: 'prompt-approve', onclick: () => void decide({ approved: true, remember: remember.checked }) }, 'Publish'),
+    ),
+  );
+}
+
+/** "Show anyway": only the person lets a hidden key through, in every app and network. */
+function punchThroughPrompt(p: PromptView): HTMLElement {
+  const subject = p.subject!;
+  return h(
+    'section',
+    { class: 'card stack', testid: 'prompt', 'data-kind': p.kind },
+    h('h2', {}, 'Show this key anyway?'),
+    h('p', { class: 'origin', testid: 'prompt-origin' }, p.origin),
+    h('p', { class: 'muted' }, 'Key: ', h('span', { class: 'key', testid: 'prompt-key', title: subject.key }, shortKey(subject.key))),
+    h('p', { class: 'muted' }, 'Hidden because: ', h('strong', { testid: 'prompt-because' }, subject.because ?? 'your moderation')),
+    h('p', { class: 'muted' }, 'Its posts and data will show in every app and network again, whatever your lists say, until you stop this in Moderation.'),
+    h('div', { class: 'buttons' },
+      h('button', { testid: 'prompt-reject', onclick: () => void decide({ approved: false }) }, 'Keep hidden'),
+      h('button', { class: 'primary', testid: 'prompt-approve', onclick: () => void decide({ approved: true }) }, 'Show anyway'),
     ),
   );
 }

@@ -45,4 +45,15 @@ describe('items and sorting', () => {
     await expectCode(() => checkSort({ id: 'x', keys: [{ field: 'ts', order: 'sideways' }] }), 'INVALID_SORT');
     await expectCode(() => checkSort(null), 'INVALID_SORT');
   });
+  it('$trust sorts by the trust the person gives each author (0 when nobody says)', () => {
+    const items: Item[] = [
+      { id: 'n', author: 'neutral', feed: 'neutral/posts', ts: 30 },
+      { id: 't', author: 'trusted', feed: 'trusted/posts', ts: 10 },
+      { id: 'w', author: 'web', feed: 'web/posts', ts: 20 },
+    ];
+    const trustOf = (author: string) => ({ trusted: 2, web: 1 })[author] ?? 0;
+    const spec = checkSort({ id: 'trusted', keys: [{ field: '$trust', order: 'desc' }, { field: 'ts', order: 'desc' }] });
+    expect(sortItems(items, spec, { trustOf }).map((i) => i.id)).toEqual(['t', 'w', 'n']);
+    expect(sortItems(items, spec).map((i) => i.id)).toEqual(['n', 'w', 't']);
+  });
 });

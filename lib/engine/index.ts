@@ -121,7 +121,9 @@ export const createEngine =
     });
     // A changed view starts and stops follows (a blocked author is not followed; a punch-through
     // follows again), and the popup shows the new state.
+    let moderationVersion = 0;
     moderation.onChange(() => {
+      moderationVersion++;
       feeds.refresh();
       components.onChange?.();
     });
@@ -163,6 +165,7 @@ export const createEngine =
       startedAt,
       webrtc: typeof (globalThis as { RTCPeerConnection?: unknown }).RTCPeerConnection === 'function',
       protocolVersion: PROTOCOL_VERSION,
+      moderation: moderationVersion,
     });
 
     const handlers: { [M in keyof EngineMethods]: (params: unknown) => Promise<EngineMethods[M]['result']> } = {

@@ -118,7 +118,7 @@ export class ModerationService {
       const name = feed.slice(slash + 1);
       if (this.#reads.has(feed) || name === OWN_LIST_FEED) this.#reread(feed);
     });
-    this.rebuild();
+    this.rebuild(false);
   }
 
   /** Follows the curators of subscribed lists (call once networks run). */
@@ -130,11 +130,12 @@ export class ModerationService {
     this.#unlisten?.();
   }
 
-  /** Compiles the view again (also when the person's identities changed). */
-  rebuild(): void {
+  /** Compiles the view again (also when the person's identities changed); `notify`: tell listeners. */
+  rebuild(notify = true): void {
     const lists = new Map<string, ModerationList>();
     for (const [id, read] of this.#reads) lists.set(id, read.list);
     this.#view = createEffectiveView(viewInputOf(this.#state, lists, { self: this.#c.self(), published: (key) => this.#ownLists.get(key) }));
+    if (!notify) return;
     for (const listener of this.#listeners) {
       try {
         listener();

@@ -148,9 +148,11 @@ export interface ProviderEvents {
   identityChanged: IdentityGrantResult | null;
   /** A subscribed feed grew. */
   feedUpdate: FeedUpdateEvent;
+  /** The person's moderation changed (a list, a block, "show anyway"): query again. */
+  moderationChanged: { version: number };
 }
 export type ProviderEventName = keyof ProviderEvents;
-export const PROVIDER_EVENTS: readonly ProviderEventName[] = ['identityChanged', 'feedUpdate'];
+export const PROVIDER_EVENTS: readonly ProviderEventName[] = ['identityChanged', 'feedUpdate', 'moderationChanged'];
 
 // ---------------------------------------------------------------------------------------------
 // page ⇄ bridge (window.postMessage). The page can forge anything here; the bridge accepts only
@@ -238,6 +240,8 @@ export interface EngineStatus {
   /** RTCPeerConnection exists where the engine runs (why Chrome needs the offscreen document). */
   webrtc: boolean;
   protocolVersion: number;
+  /** Grows each time the person's moderation view changes (pages hear moderationChanged). */
+  moderation?: number;
 }
 
 /** A joined network as the popup shows it. */

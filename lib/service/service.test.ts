@@ -41,10 +41,13 @@ function scriptedPrompts() {
 let networks: { name: string; identity: string }[] = [];
 /** Feed calls the fake engine received, in order. */
 let feedCalls: { method: string; params: Record<string, unknown> }[] = [];
+/** Moderation calls (other than explain) the fake engine received. */
+let modCalls: { method: string; params: Record<string, unknown> }[] = [];
 
 async function setup() {
   networks = [];
   feedCalls = [];
+  modCalls = [];
   const local = new MemoryKeyValueStore();
   const session = new MemoryKeyValueStore();
   const prompts = scriptedPrompts();
@@ -58,6 +61,14 @@ async function setup() {
       call: async (method: string, params: Record<string, unknown>) => {
         if (method === 'net.list') return networks;
         if (method === 'net.retry') return null;
+        if (method === 'mod.explain') {
+          const allowed = modCalls.some((c) => c.method === 'mod.punch' && c.params.key === params.key);
+          return { key: params.key, decision: allowed ? 'allowed' : 'blocked', because: allowed ? 'you allowed it (punch-through)' : 'blocked by list spam of curator z6Mk…', reasons: [] };
+        }
+        if (method.startsWith('mod.')) {
+          modCalls.push({ method, params });
+          return null;
+        }
         if (method.startsWith('feed.')) {
           feedCalls.push({ method, params });
           if (method === 'feed.write') return { seq: feedCalls.filter((c) => c.method === 'feed.write').length };
@@ -350,6 +361,29 @@ describe('feeds from pages', () => {
     await decideNext(ctx, { approved: false });
     await expect(refused).rejects.toMatchObject({ code: ProviderErrorCode.USER_REJECTED });
     expect(feedCalls).toHaveLength(2);
+  });
+
+  it('"show anyway" is a punch-through only the person confirms, shown with why the key is hidden', async () => {
+    const ctx = await setup();
+    const page = ctx.connectPage(ORIGIN);
+    await expect(page.rpc.request('p2p_showAnyway', { author: BOB })).rejects.toMatchObject({ code: ProviderErrorCode.UNAUTHORIZED });
+    const asked = page.rpc.request('p2p_requestIdentity');
+    await decideNext(ctx, { approved: true, identity: ctx.alice.id });
+    await asked;
+    await expect(page.rpc.request('p2p_showAnyway', { author: 'nope' })).rejects.toMatchObject({ code: ProviderErrorCode.INVALID_PARAMS });
+    const refused = page.rpc.request('p2p_showAnyway', { author: BOB });
+    const id = await ctx.prompts.nextPrompt();
+    expect(await ctx.ui.request('prompt.get', { id })).toMatchObject({ kind: 'punch-through', origin: ORIGIN, subject: { key: BOB, because: 'blocked by list spam of curator z6Mk…' } });
+    await ctx.ui.request('prompt.resolve', { id, decision: { approved: false } });
+    await expect(refused).rejects.toMatchObject({ code: ProviderErrorCode.USER_REJECTED });
+    expect(modCalls).toEqual([]);
+    const shown = page.rpc.request('p2p_showAnyway', { author: BOB });
+    await decideNext(ctx, { approved: true });
+    await expect(shown).resolves.toMatchObject({ key: BOB, decision: 'allowed' });
+    expect(modCalls).toEqual([{ method: 'mod.punch', params: { key: BOB, allow: true, reason: `shown anyway from ${ORIGIN}` } }]);
+    // Already shown: no prompt, nothing asked of the engine.
+    await expect(page.rpc.request('p2p_showAnyway', { author: BOB })).resolves.toMatchObject({ decision: 'allowed' });
+    expect(ctx.prompts.opened).toHaveLength(3);
   });
 
   it('bad feed names, keys and updates are INVALID_PARAMS before any prompt or engine call', async () => {

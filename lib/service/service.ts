@@ -95,6 +95,8 @@ export const createService =
     const pages = new Set<PageConnection>();
     const uis = new Set<{ emit(event: string, data: unknown): void }>();
     let activeIdentity: string | null = null;
+    /** The engine's moderation version pages last heard of. */
+    let moderationSeen: number | undefined;
 
     // ---- helpers ---------------------------------------------------------------------------
 
@@ -119,6 +121,7 @@ export const createService =
       let storage: StorageView | null = null;
       try {
         engineStatus = await engine.status();
+        void checkModeration(engineStatus);
         networks = await engine.call('net.list', undefined);
         storage = await engine.call('store.state', undefined);
       } catch (err) {
@@ -133,6 +136,16 @@ export const createService =
         engine: engineStatus,
         storage,
       };
+    }
+
+    /** Tells granted pages when the person's moderation changed, so apps query again. */
+    async function checkModeration(known?: EngineStatus): Promise<void> {
+      const version = (known ?? (await engine.status())).moderation;
+      if (version === undefined || version === moderationSeen) return;
+      const first = moderationSeen === undefined;
+      moderationSeen = version;
+      if (first) return;
+      for (const page of pages) if (grants.get(page.origin)) page.emit('moderationChanged', { version });
     }
 
     async function broadcastState(): Promise<void> {
@@ -338,6 +351,7 @@ export const createService =
       if (!decision.approved) throw new ProviderError(ProviderErrorCode.USER_REJECTED, 'The person kept the key hidden');
       await engine.call('mod.punch', { key: p.author!, allow: true, reason: `shown anyway from ${origin}`.slice(0, 500) });
       void broadcastState();
+      await checkModeration().catch(() => {});
       return engine.call('mod.explain', { key: p.author! });
     }
 
@@ -654,6 +668,8 @@ export const createService =
         });
         connection.emit = server.emit;
         pages.add(connection);
+        // What this page's queries already reflect: later changes are news to it.
+        if (moderationSeen === undefined) checkModeration().catch(() => {});
         port.onDisconnect(() => {
           pages.delete(connection);
           // The page went away: its prompts are refused, unless another tab of it is still open.
@@ -671,6 +687,7 @@ export const createService =
             if (method === 'prompt.get') viewed.add((params as { id: string }).id);
             const result = await handler(params);
             if (method !== 'state.get' && method !== 'prompt.get') void broadcastState();
+            if (method.startsWith('moderation.')) await checkModeration().catch(() => {});
             return result;
           },
           log,
@@ -685,6 +702,7 @@ export const createService =
 
       engineChanged() {
         void broadcastState();
+        checkModeration().catch((err: unknown) => log.debug('engine status unavailable', err));
       },
 
       engineFeed(event) {
