@@ -45,13 +45,8 @@
       do {
         rendering.again = false;
         const sort = SORTS.find((s) => s.id === $('sort').value) || SORTS[0];
-        const [next, hidden] = await Promise.all([
-          call('p2p_query', { name: FEED, sort: { id: sort.id, keys: sort.keys }, limit: 1000 }),
-          call('p2p_hidden', { name: FEED }),
-        ]);
-        items = next;
+        items = await call('p2p_query', { name: FEED, sort: { id: sort.id, keys: sort.keys }, limit: 1000 });
         draw();
-        drawHidden(hidden);
       } while (rendering.again);
     } catch (error) {
       showError(error);
@@ -95,7 +90,9 @@
 
   // Posts your moderation hides (a list you subscribe to, or your own block): why, and "show
   // anyway", which the extension asks you to confirm.
-  function drawHidden(hidden) {
+  // Only moderation and follows change what is hidden (a blocked key's posts never arrive).
+  async function drawHidden() {
+    const hidden = await call('p2p_hidden', { name: FEED });
     $('hidden').replaceChildren(
       ...hidden.map((h) =>
         el(
@@ -106,7 +103,7 @@
           el('button', {
             class: 'link',
             'data-testid': 'mb-show-anyway',
-            onclick: () => call('p2p_showAnyway', { author: h.author }).then(() => render(), showError),
+            onclick: () => call('p2p_showAnyway', { author: h.author }).then(() => Promise.all([render(), drawHidden()])).catch(showError),
           }, 'Show anyway'),
         ),
       ),
@@ -157,7 +154,7 @@
               await call('p2p_unfollow', { author: key });
               await call('p2p_unsubscribeFeed', { author: key, name: FEED });
               await drawFollowing();
-              await render();
+              await Promise.all([render(), drawHidden()]);
             },
           }, 'Unfollow'),
         ),
@@ -175,10 +172,10 @@
     $('profile-link').textContent = `web+p2p:profile/${me}`;
     for (const sort of SORTS) $('sort').append(el('option', { value: sort.id }, sort.label));
     p2p.on('feedUpdate', (update) => update.name === FEED && render());
-    p2p.on('moderationChanged', () => render());
+    p2p.on('moderationChanged', () => Promise.all([render(), drawHidden()]).catch(showError));
     await call('p2p_subscribeFeed', { author: me, name: FEED });
     for (const key of await drawFollowing()) await call('p2p_subscribeFeed', { author: key, name: FEED });
-    await render();
+    await Promise.all([render(), drawHidden()]);
     document.body.dataset.ready = 'true';
   }
 
@@ -190,7 +187,9 @@
   });
   $('follow-form').addEventListener('submit', (event) => {
     event.preventDefault();
-    follow($('follow-key').value.trim()).then(() => (($('follow-key').value = ''), showError(null), render()), showError);
+    follow($('follow-key').value.trim())
+      .then(() => (($('follow-key').value = ''), showError(null), Promise.all([render(), drawHidden()])))
+      .catch(showError);
   });
   $('sort').addEventListener('change', () => render());
 

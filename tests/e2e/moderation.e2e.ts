@@ -149,6 +149,13 @@ describe('moderation', () => {
     await appA.until(hasText, 'Buy cheap followers');
     await appA.until(() => !document.querySelector('[data-testid="mb-hidden-author"]'));
     expect(await uiRequest(popupA, 'moderation.explain', { key: mallory })).toMatchObject({ decision: 'allowed', because: 'you allowed it (punch-through)' });
+
+    // The popup's Moderation tab is the same screen: the subscription and the shown-anyway key.
+    await popupA.bringToFront();
+    await click(popupA, 'tab-moderation');
+    await popupA.waitForSelector(`[data-testid="moderation-punch-entry"][data-key="${mallory}"]`);
+    await popupA.waitForSelector('[data-testid="moderation-subscription"][data-status="ok"]');
+    await screenshot(popupA, 'moderation-popup');
     step('done');
   }, 300_000);
 });
