@@ -145,4 +145,32 @@ describe('moderation in the engine', () => {
     await expectCode(() => again.handle('mod.subscribe', { list: `${a}/moderation/lists/missing` }), 'LIST_NOT_FOUND');
     await invalidParams(again.handle('mod.trustDepth', { depth: 9 }));
   });
+  it('a list that grows after subscribing applies as its envelopes arrive; the trust web reads trusted keys’ own lists', async () => {
+    const { engine: carol, keys: [c] } = await person('Carol');
+    const { engine: alice } = await person('Alice');
+    const { engine: tom, keys: [t] } = await person('Tom');
+    const { keys: [m, n, friend] } = await person('M', 'N', 'Friend');
+    await carol.handle('mod.set', { key: m!, kind: 'block' });
+    const { list } = (await carol.handle('mod.publish', { identity: c!, name: 'spam' })) as { list: string };
+    await deliver(carol, alice, list);
+    await alice.handle('mod.subscribe', { list });
+    expect(alice.moderation.isBlocked(n!)).toBe(false);
+
+    const changed = new Promise<void>((resolve) => alice.moderation.onChange(() => alice.moderation.isBlocked(n!) && resolve()));
+    await carol.handle('mod.set', { key: n!, kind: 'block' });
+    await deliver(carol, alice, list);
+    await changed;
+    expect(alice.moderation.isBlocked(n!)).toBe(true);
+
+    // Alice trusts Tom; Tom's published own list (moderation/own) trusts Friend: trusted through the web.
+    await alice.handle('mod.set', { key: t!, kind: 'trust' });
+    await writeListChanges({ transact: async (fn) => void (await tom.library.transact(t!, 'moderation/own', fn)) }, [
+      { op: 'put', entry: { key: friend!, kind: 'trust', ts: 1 } },
+    ]);
+    const trusted = new Promise<void>((resolve) => alice.moderation.onChange(() => alice.moderation.view.decisionOf(friend!) === 'trusted' && resolve()));
+    await deliver(tom, alice, `${t}/moderation/own`);
+    await trusted;
+    const verdict = (await alice.handle('mod.explain', { key: friend! })) as { because: string };
+    expect(verdict.because).toContain('trusts');
+  });
 });

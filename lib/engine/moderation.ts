@@ -116,7 +116,9 @@ export class ModerationService {
     this.#unlisten = this.#c.library.onEnvelope((feed) => {
       const slash = feed.indexOf('/');
       const name = feed.slice(slash + 1);
-      if (this.#reads.has(feed) || name === OWN_LIST_FEED) this.#reread(feed);
+      // A subscribed list (also one not fetched yet: it applies as it arrives), or a key's own
+      // published list (the trust web).
+      if (name === OWN_LIST_FEED || this.#state.subscriptions.some((sub) => listIdOf(sub.list) === feed)) this.#reread(feed);
     });
     this.rebuild(false);
   }
