@@ -125,6 +125,7 @@ export const createEngine =
     moderation.onChange(() => {
       moderationVersion++;
       feeds.refresh();
+      void networks.enforceBlocks();
       components.onChange?.();
     });
     if (components.onChange) networks.onChange(components.onChange);

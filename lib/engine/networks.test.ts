@@ -31,7 +31,7 @@ async function alwaysOn(networkId: string): Promise<{ node: NetworkNode; invite:
 }
 
 /** A device: its vault (the only signer) and its network manager, like the extension's engine. */
-async function device(name: string) {
+async function device(name: string, blocked: ReadonlySet<string> = new Set()) {
   const vault = createVault({ local: new MemoryKeyValueStore(), session: new MemoryKeyValueStore(), kdfIterations: 1000 });
   await vault.start();
   await vault.initialize('passphrase');
@@ -43,7 +43,14 @@ async function device(name: string) {
   const make = () =>
     new NetworkManager(
       { node: { transports: { webRTC: false, webRTCDirect: false, webTransport: false } } },
-      { kv, signer, log: createMemoryLogger(), now: Date.now, library: new FeedLibrary({ store, log: createMemoryLogger(), signerFor: () => undefined, keeps: () => false }) },
+      {
+        kv,
+        signer,
+        log: createMemoryLogger(),
+        now: Date.now,
+        library: new FeedLibrary({ store, log: createMemoryLogger(), signerFor: () => undefined, keeps: () => false }),
+        isBlocked: (key) => blocked.has(key),
+      },
     );
   const manager = make();
   await manager.start();
@@ -101,5 +108,27 @@ describe('NetworkManager', () => {
     const alice = await device('Alice');
     await expect(alice.manager.join('web+p2p:invite/AAAA', alice.identity.id)).rejects.toMatchObject({ code: expect.stringMatching(/INVITE|LINK/) });
     expect(alice.manager.list()).toEqual([]);
+  });
+  it('refuses connections from and to the devices of an identity the person blocks', async () => {
+    const { invite } = await alwaysOn(createNetworkId());
+    const blocked = new Set<string>();
+    const alice = await device('Alice', blocked);
+    const mallory = await device('Mallory');
+    const joined = await alice.manager.join(invite, alice.identity.id);
+    const malloryJoined = await mallory.manager.join(invite, mallory.identity.id);
+    const connected = await alice.manager.connect(joined.id, mallory.identity.publicKey);
+    expect(connected.peerId).toBe(malloryJoined.peerId);
+    const aliceNode = alice.manager.node(joined.id)!;
+    expect(aliceNode.identityOf(malloryJoined.peerId)).toBe(mallory.identity.publicKey);
+    expect(aliceNode.libp2p.getConnections().some((c) => c.remotePeer.toString() === malloryJoined.peerId)).toBe(true);
+
+    blocked.add(mallory.identity.publicKey);
+    await alice.manager.enforceBlocks();
+    expect(aliceNode.libp2p.getConnections().some((c) => c.remotePeer.toString() === malloryJoined.peerId)).toBe(false);
+    await expect(alice.manager.connect(joined.id, mallory.identity.publicKey)).rejects.toBeDefined();
+    await expect(mallory.manager.connect(malloryJoined.id, alice.identity.publicKey)).rejects.toBeDefined();
+    expect(aliceNode.libp2p.getConnections().some((c) => c.remotePeer.toString() === malloryJoined.peerId)).toBe(false);
+    // The always-on node is never refused for it.
+    expect(aliceNode.libp2p.getConnections().length).toBeGreaterThan(0);
   });
 });

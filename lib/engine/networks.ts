@@ -403,6 +403,8 @@ export class NetworkManager {
           ...(hasWebRTC() && this.#init.node?.transports?.webRTC !== false ? ['/webrtc'] : []),
         ],
         allowLocalAddresses: invite.bootstrap.some(isLocalAddress),
+        // Moderation: a blocked identity's devices (known from its address record) are refused.
+        denyPeer: (peerId) => this.#denied(member, peerId),
         bootstrapOnStart: false,
         log: this.#c.log,
         ...this.#init.node,
@@ -434,6 +436,20 @@ export class NetworkManager {
       member.status = 'offline';
       this.#c.log.warn(`network ${stored.id} could not start`, err);
       this.#onChange();
+    }
+  }
+
+  #denied(member: Member, peerId: string): boolean {
+    const identity = member.node?.identityOf(peerId);
+    return identity !== undefined && identity !== member.stored.identity && this.#c.isBlocked?.(identity) === true;
+  }
+
+  /** Moderation changed: drop connections to the devices of identities now blocked, in every network. */
+  async enforceBlocks(): Promise<void> {
+    for (const member of this.#members.values()) {
+      if (!member.node?.running) continue;
+      const closed = await member.node.closeDenied((peerId) => this.#denied(member, peerId)).catch(() => 0);
+      if (closed > 0) this.#c.log.info(`closed ${closed} connection(s) to blocked peers in ${member.stored.id}`);
     }
   }
 

@@ -162,6 +162,12 @@ export interface NetworkNodeConfig {
   /** Extra RTCConfiguration fields (in Node, for example `bindAddress`). */
   rtcConfiguration?: Record<string, unknown>;
   maxConnections?: number;
+  /**
+   * Moderation: refuse connections to and from this PeerId (checked on every inbound connection
+   * once encrypted, and on every dial). A device's PeerId is tied to an identity by the address
+   * records this node resolved (identityOf).
+   */
+  denyPeer?: (peerId: string) => boolean;
   /** Datastore for the DHT and peer store (an always-on node persists it); default in memory. */
   datastore?: Datastore;
   /** Dial the bootstrap peers when started (default true). */
@@ -282,6 +288,9 @@ function anySignal(...signals: Array<AbortSignal | undefined>): AbortSignal {
   return AbortSignal.any(signals.filter((s): s is AbortSignal => s !== undefined));
 }
 
+/** Device PeerIds remembered with their identity (oldest forgotten first). */
+const MAX_KNOWN_DEVICES = 10_000;
+
 export class NetworkNode extends EventTarget {
   readonly networkId: string;
   readonly name: string | undefined;
@@ -294,6 +303,8 @@ export class NetworkNode extends EventTarget {
   readonly #now: () => number;
   readonly #log: Logger;
   readonly #published = new Map<string, Published>();
+  /** PeerId → identity key, for the devices of the address records this node resolved. */
+  readonly #devices = new Map<string, string>();
   readonly #timing: Required<Omit<NodeTiming, 'authTimeout'>>;
   #running = false;
 
@@ -562,7 +573,26 @@ export class NetworkNode extends EventTarget {
         cause: failure,
       });
     }
+    const text = encodePublicKey(identity);
+    for (const entry of best.servedBy) if (entry.kind === 'device') this.#devices.set(entry.peerId, text);
+    while (this.#devices.size > MAX_KNOWN_DEVICES) this.#devices.delete(this.#devices.keys().next().value!);
     return best;
+  }
+
+  /** The identity a device PeerId serves, as far as the address records this node resolved say. */
+  identityOf(peerId: string): string | undefined {
+    return this.#devices.get(peerId);
+  }
+
+  /** Closes every connection to a peer that `deny` now refuses (after a block). */
+  async closeDenied(deny: (peerId: string) => boolean): Promise<number> {
+    let closed = 0;
+    for (const connection of this.libp2p.getConnections()) {
+      if (!deny(connection.remotePeer.toString())) continue;
+      closed++;
+      await connection.close().catch(() => connection.abort(new Error('blocked')));
+    }
+    return closed;
   }
 
   /**
@@ -870,9 +900,19 @@ export async function createNetworkNode(
     );
   }
 
-  const connectionGater: ConnectionGater = allowLocal
-    ? { denyDialMultiaddr: async () => false }
-    : { denyDialMultiaddr: async (ma) => isPrivate(ma) === true || WebSockets.matches(ma) };
+  const denyPeer = config.denyPeer;
+  const connectionGater: ConnectionGater = {
+    ...(allowLocal ? { denyDialMultiaddr: async () => false } : { denyDialMultiaddr: async (ma) => isPrivate(ma) === true || WebSockets.matches(ma) }),
+    ...(denyPeer
+      ? {
+          denyDialPeer: async (peerId) => denyPeer(peerId.toString()),
+          denyInboundEncryptedConnection: async (peerId) => denyPeer(peerId.toString()),
+          denyOutboundEncryptedConnection: async (peerId) => denyPeer(peerId.toString()),
+          denyInboundUpgradedConnection: async (peerId) => denyPeer(peerId.toString()),
+          denyInboundRelayedConnection: async (_relay, remote) => denyPeer(remote.toString()),
+        }
+      : {}),
+  };
 
   const defaultListen = role === 'always-on' ? [] : ['/p2p-circuit', ...(useWebRTC ? ['/webrtc'] : [])];
   let libp2p: Libp2p<Services>;
