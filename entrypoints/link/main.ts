@@ -97,8 +97,14 @@ let listError: string | null = null;
 let listLoading = false;
 let listSubscribed = false;
 
+/** What the list view showed last: a state event that changes none of it does not redraw (a click in flight still lands). */
+let listShown = '';
+
 function drawList(id: string): void {
   if (!state) return;
+  const view = JSON.stringify([state.vault, listPreview, listError, listSubscribed]);
+  if (view === listShown && state.vault === 'unlocked') return;
+  listShown = view;
   if (state.vault === 'uninitialized') return render(app, listIntro(id), setupForm(ui));
   if (state.vault === 'locked') return render(app, listIntro(id), unlockForm(ui));
   if (!listPreview && !listError && !listLoading) {
