@@ -326,6 +326,8 @@ export interface UiMethods {
   'network.revoke': { params: { id: string; host: string }; result: NetworkView };
   /** Read a feed as `identity` would (fetched from its networks when not held): with who served it. */
   'feed.read': { params: { identity: string; author: string; name: string }; result: FeedStateView & { from: string } };
+  /** Write a Yjs update to one of the person's own feeds (publishing an app: lib/apps/published.ts). */
+  'feed.write': { params: { identity: string; name: string; update: string }; result: { seq: number } };
 }
 
 export interface ConnectView {

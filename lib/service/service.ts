@@ -555,6 +555,12 @@ export const createService =
         const p = expectParams(params, ['identity', 'author', 'name']);
         return engine.call('feed.read', { identity: knownIdentity(p.identity), author: text(p.author, 'author'), name: text(p.name, 'name') });
       },
+      'feed.write': async (params) => {
+        const p = expectParams(params, ['identity', 'name', 'update']);
+        const name = text(p.name, 'name');
+        if (!isValidFeedName(name)) throw new InvalidParamsError('name is not a valid feed name (docs/feeds.md)');
+        return engine.call('feed.write', { identity: knownIdentity(p.identity), name, update: text(p.update, 'update') });
+      },
       'network.revoke': async (params) => {
         const p = expectParams(params, ['id', 'host']);
         return engine.call('net.revoke', { id: text(p.id, 'id'), host: text(p.host, 'host') });
