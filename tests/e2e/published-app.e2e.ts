@@ -261,21 +261,32 @@ describe('published apps', () => {
       await page.close();
     }
 
+    // The shell opened on its own (not in the host's sandboxed frame) runs nothing and waits for nothing.
+    const alone = await openExtensionPage(b, 'app-shell.html');
+    expect(await alone.evaluate(() => ({ p2p: typeof (window as any).p2p, text: document.documentElement.textContent }))).toEqual({
+      p2p: 'undefined',
+      text: "This page runs only inside P2P Browser's app page.",
+    });
+    await alone.close();
+
     // A new version that writes one more feed: B sees the consent again, the new feed marked.
     const linkV2 = await publishFromAppPage(appPageA, await probePackage({ version: '1.1.0', writes: ['pub.notes', 'pub.more'] }));
     expect(linkV2).toBe(link);
     // B's drive holds v1; reading it again fetches what A has (the person would see v2 on the next open).
+    const updatedAt = performance.now();
     await expect
       .poll(async () => {
         const view = await uiRequest(popupB, 'feed.read', { identity: bob, author: alice, name: appFeedName(ID) });
         return (await openPublishedApp(fromBase64url(view.update), alice, ID)).pkg.manifest.version;
       }, { timeout: 20_000 })
       .toBe('1.1.0');
+    const updateMs = performance.now() - updatedAt;
     const { host: again } = await openLink(b, popupB, link);
     expect(await text(again, 'consent-version')).toBe('1.1.0');
     expect(await again.$$eval('[data-testid="consent-writes"] li.grown', (els) => els.map((el) => (el as HTMLElement).dataset.feed))).toEqual(['pub.more']);
     await again.click('[data-testid="consent-open"]');
     // Same subject, already granted: it sees Bob at once, no prompt.
     await waitInFrame(b, again, SHELL, (key) => document.body?.dataset.key === key, bob);
+    console.log(`[published-app ${kindA}→${kindB}] v1.1.0 reached B's drive ${updateMs.toFixed(0)} ms after A published it`);
   });
 });
