@@ -87,9 +87,12 @@ function frameFor(info: AppInfo, origin: string, src: string, allowed: string): 
   return frame;
 }
 
+/** A deep link into the app (`app.html?app=microblog#profile=<key>`): handed to its document as its own fragment. */
+const fragment = /^#[A-Za-z0-9=&._~-]{1,200}$/.test(location.hash) ? location.hash : '';
+
 function host(app: AppInfo): void {
   const folder = new URL(`/${APPS_DIR}/${app.id}/`, location.origin).href;
-  render(main, frameFor(app, appOrigin(app.id), `${folder}index.html`, folder));
+  render(main, frameFor(app, appOrigin(app.id), `${folder}index.html${fragment}`, folder));
 }
 
 /** Runs a verified published app: its document is written into the packaged shell, in the same sandbox. */
@@ -179,6 +182,7 @@ async function readFolder(files: FileList): Promise<{ id: string; files: Map<str
     const rel = (file as File & { webkitRelativePath?: string }).webkitRelativePath || file.name;
     const [first, ...rest] = rel.split('/');
     root ||= first!;
+    if (rest.some((segment) => segment.startsWith('.'))) continue; // .DS_Store, .git: not the app's (as pack-app)
     out.set(rest.length ? rest.join('/') : rel, new Uint8Array(await file.arrayBuffer()));
   }
   return { id: root, files: out };
