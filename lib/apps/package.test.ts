@@ -183,6 +183,22 @@ describe('published apps', () => {
     expect(html).not.toContain('src="app.js"');
   });
 
+  it('leaves the text of inlined scripts exactly as hashed, and moves deferred scripts to the end in order', async () => {
+    const code = 'const t = \'<img src="img/a.png"> <link rel="stylesheet" href="style.css">\';';
+    const pkg = openAppPackage(
+      packApp('pub', files({
+        'index.html': '<html><head><script defer src="late.js"></script><script src="app.js"></script></head><body><p>x</p></body></html>',
+        'app.js': code,
+        'late.js': 'window.late = 1;',
+      })).bytes,
+    );
+    const html = await renderPublishedDocument(pkg);
+    expect(html).toContain(`>${code}</script>`);
+    expect(html.indexOf('window.late = 1;')).toBeGreaterThan(html.indexOf('<p>x</p>'));
+    expect(html.indexOf('window.late = 1;')).toBeLessThan(html.indexOf('</body>'));
+    expect(html).not.toMatch(/p2pb-[0-9a-f-]{36}-\d/);
+  });
+
   it('refuses scripts it cannot inline and relative references to missing files', async () => {
     const bad = openAppPackage(packApp('pub', files({ 'app.js': 'const s = "</script>";' })).bytes);
     expect(await asyncCode(() => renderPublishedDocument(bad))).toBe('INVALID_APP_PACKAGE');

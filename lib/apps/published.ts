@@ -267,6 +267,12 @@ export async function renderPublishedDocument(pkg: AppPackage): Promise<string> 
   const hashes: string[] = [];
   const missing = (ref: string) => new InvalidAppPackageError(`index.html names "${ref.slice(0, 80)}", which is not in the package`);
   const relative = (ref: string) => !/^[a-z][a-z0-9+.-]*:/i.test(ref) && !ref.startsWith('/') && !ref.startsWith('#') && ref !== '';
+  // Inlined scripts and styles wait behind placeholders while the markup around them is rewritten,
+  // so that nothing in their text is touched (a script's text must stay exactly what was hashed).
+  const token = `p2pb-${crypto.randomUUID()}-`;
+  const held: string[] = [];
+  const hold = (text: string) => `${token}${held.push(text) - 1}.`;
+  const deferred: string[] = [];
 
   const pending: Promise<void>[] = [];
   let body = html.replace(/<script\b[^>]*>\s*<\/script\s*>/gi, (whole) => {
@@ -286,7 +292,14 @@ export async function renderPublishedDocument(pkg: AppPackage): Promise<string> 
     const i = hashes.length;
     hashes.push('');
     pending.push(sha256(utf8(code)).then((d) => void (hashes[i] = `'sha256-${btoa(String.fromCharCode(...d))}'`)));
-    return `<script nonce="${APP_SCRIPT_NONCE}"${type ? ` type="${type.replace(/"/g, '')}"` : ''}>${code}</script>`;
+    const inline = `<script nonce="${APP_SCRIPT_NONCE}"${type ? ` type="${type.replace(/"/g, '')}"` : ''}>${code}</script>`;
+    // An inline script ignores defer and async: a deferred one moves to the end of the document
+    // instead, in order (inline module scripts are deferred already).
+    if (/\s(?:defer|async)(?=[\s>=/])/i.test(whole) && !/^module$/i.test(type ?? '')) {
+      deferred.push(hold(inline));
+      return '';
+    }
+    return hold(inline);
   });
   body = body.replace(/<link\b[^>]*>/gi, (tag) => {
     if (!/\brel\s*=\s*["']?stylesheet/i.test(tag)) return tag;
@@ -299,7 +312,7 @@ export async function renderPublishedDocument(pkg: AppPackage): Promise<string> 
     }
     const css = inlineCss(pkg, path, fromUtf8(pkg.files.get(path)!));
     if (/<\/style/i.test(css)) throw new InvalidAppPackageError(`${path} contains "</style" and cannot be inlined`);
-    return `<style>${css}</style>`;
+    return hold(`<style>${css}</style>`);
   });
   // Other elements' references to package files: data: URLs (img-src and media-src allow them).
   body = body.replace(/<(?!script\b|link\b)[a-z][^>]*>/gi, (tag) =>
@@ -310,6 +323,11 @@ export async function renderPublishedDocument(pkg: AppPackage): Promise<string> 
       return `${lead}"${dataUrl(path, pkg.files.get(path)!)}"`;
     }),
   );
+  if (deferred.length > 0) {
+    const close = body.search(/<\/body\s*>(?![\s\S]*<\/body\s*>)/i);
+    body = close === -1 ? body + deferred.join('') : body.slice(0, close) + deferred.join('') + body.slice(close);
+  }
+  body = body.replace(new RegExp(`${token}(\\d+)\\.`, 'g'), (_, i: string) => held[Number(i)]!);
   await Promise.all(pending);
   const csp = APP_CSP.replace("script-src 'self'", ['script-src', "'self'", ...new Set(hashes)].join(' '));
   const head = `<meta http-equiv="Content-Security-Policy" content="${csp}">\n<script src="${APP_FRAME_SCRIPT}"></script>\n`;
