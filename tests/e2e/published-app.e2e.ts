@@ -262,12 +262,24 @@ describe('published apps', () => {
     }
 
     // The shell opened on its own (not in the host's sandboxed frame) runs nothing and waits for nothing.
-    const alone = await openExtensionPage(b, 'app-shell.html');
-    expect(await alone.evaluate(() => ({ p2p: typeof (window as any).p2p, text: document.documentElement.textContent }))).toEqual({
-      p2p: 'undefined',
-      text: "This page runs only inside P2P Browser's app page.",
-    });
-    await alone.close();
+    // (It stops itself, so it never fires load, which openExtensionPage waits for in Firefox: poll the new tab.)
+    const before = new Set(await b.browser.pages());
+    const shellUrl = `${b.baseUrl}app-shell.html`;
+    await popupB.evaluate(async (url: string) => {
+      const api = (globalThis as any).browser ?? (globalThis as any).chrome;
+      await api.tabs.create({ url, active: true });
+    }, shellUrl);
+    const look = () => ({ href: location.href, p2p: typeof (window as any).p2p, text: document.documentElement.textContent });
+    await expect
+      .poll(async () => {
+        for (const page of await b.browser.pages()) {
+          if (before.has(page)) continue;
+          const state = await Promise.race([page.evaluate(look), new Promise<null>((r) => setTimeout(() => r(null), 1000))]).catch(() => null);
+          if (state?.href === shellUrl) return state;
+        }
+        return null;
+      }, { timeout: 15_000 })
+      .toEqual({ href: shellUrl, p2p: 'undefined', text: "This page runs only inside P2P Browser's app page." });
 
     // A new version that writes one more feed: B sees the consent again, the new feed marked.
     const linkV2 = await publishFromAppPage(appPageA, await probePackage({ version: '1.1.0', writes: ['pub.notes', 'pub.more'] }));
