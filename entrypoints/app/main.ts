@@ -153,7 +153,8 @@ async function published(id: string, author: string): Promise<void> {
   if (!identity) return showError('No identity yet', Object.assign(new Error('Create an identity in the popup first.'), { code: 'NO_IDENTITY' }));
   let app: PublishedApp;
   try {
-    const view = await ui.request('feed.read', { identity, author, name: appFeedName(id) });
+    // fresh: the newest version the author has, when a holder answers in time (else the one held).
+    const view = await ui.request('feed.read', { identity, author, name: appFeedName(id), fresh: true });
     app = await openPublishedApp(fromBase64url(view.update), author, id);
   } catch (err) {
     return showError('This app cannot be opened', err);

@@ -401,6 +401,17 @@ describe('feeds from pages', () => {
     expect(feedCalls).toHaveLength(1);
   });
 
+  it('the UI reads a feed fresh (a published app: ask its holders first) only when asked to, with a boolean', async () => {
+    const ctx = await setup();
+    await ctx.ui.request('feed.read', { identity: ctx.alice.id, author: BOB, name: 'apps/probe', fresh: true });
+    await ctx.ui.request('feed.read', { identity: ctx.alice.id, author: BOB, name: 'apps/probe' });
+    expect(feedCalls).toEqual([
+      { method: 'feed.read', params: { identity: ctx.alice.id, author: BOB, name: 'apps/probe', fresh: true } },
+      { method: 'feed.read', params: { identity: ctx.alice.id, author: BOB, name: 'apps/probe' } },
+    ]);
+    await expect(ctx.ui.request('feed.read', { identity: ctx.alice.id, author: BOB, name: 'apps/probe', fresh: 'yes' } as never)).rejects.toMatchObject({ code: 'INVALID_PARAMS' });
+  });
+
   it('follow, following and query act as the granted identity, with checked params', async () => {
     const ctx = await setup();
     const page = ctx.connectPage(ORIGIN);
