@@ -261,6 +261,22 @@ describe('published apps', () => {
       await page.close();
     }
 
+    // A large app (4 MiB of files: eight chunks, eight signed envelopes) travels and opens the same way.
+    const bigFiles = await readFolder(FIXTURE);
+    bigFiles.set('manifest.json', utf8(JSON.stringify({ name: 'Big probe', version: '1.0.0', reads: [], writes: [] })));
+    bigFiles.set('img/big.bin', new Uint8Array(4 * 1024 * 1024).map((_, i) => (i * 7919) % 251));
+    const big = packApp('big-probe', bigFiles).bytes;
+    const publishedAt = performance.now();
+    await publishFromAppPage(appPageA, big);
+    const publishMs = performance.now() - publishedAt;
+    const openedBigAt = performance.now();
+    const bigPage = await openExtensionPage(b, `app.html?app=big-probe&author=${alice}`);
+    await bigPage.waitForSelector('[data-testid="consent"]', { timeout: 30_000 });
+    const bigMs = performance.now() - openedBigAt;
+    expect(await text(bigPage, 'consent-name')).toBe('Big probe');
+    console.log(`[published-app ${kindA}→${kindB}] ${big.length} byte package: published in ${publishMs.toFixed(0)} ms, fetched and verified on B in ${bigMs.toFixed(0)} ms`);
+    await bigPage.close();
+
     // The shell opened on its own (not in the host's sandboxed frame) runs nothing and waits for nothing.
     // (It stops itself, so it never fires load, which openExtensionPage waits for in Firefox: poll the new tab.)
     const before = new Set(await b.browser.pages());
