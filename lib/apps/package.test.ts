@@ -80,6 +80,16 @@ describe('app packages', () => {
     expect(code(() => packApp('Pub!', files()))).toBe('INVALID_APP_PACKAGE');
   });
 
+  it.each([
+    ['a data-src that is not a src', '<script data-src="app.js"></script>'],
+    ['code inside a script that has a src', '<script src="app.js">alert(1)</script>'],
+    ['a handler in a tag that swallowed another', '<a <b onclick="x()">x</a>'],
+    ['an upper-case handler', '<IMG SRC="x.png" ONERROR="x()">'],
+    ['a javascript: URL in a quoted form action', '<form action = "javascript:x()"></form>'],
+  ])('refuses %s like the build', (_, html) => {
+    expect(code(() => packApp('pub', files({ 'index.html': html })))).toBe('INVALID_APP_MANIFEST');
+  });
+
   it('refuses over the limits with APP_PACKAGE_TOO_LARGE, before decoding', () => {
     expect(code(() => packApp('pub', files({ 'big.bin': new Uint8Array(MAX_APP_PACKAGE_BYTES) })))).toBe('APP_PACKAGE_TOO_LARGE');
     const many: Record<string, string> = {};
@@ -198,6 +208,23 @@ describe('published apps', () => {
     expect(html.indexOf('window.late = 1;')).toBeLessThan(html.indexOf('</body>'));
     expect(html).not.toMatch(/p2pb-[0-9a-f-]{36}-\d/);
   });
+
+  it('checks and renders hostile markup in linear time (it runs before the person agreed to anything)', async () => {
+    // Each of these took minutes with regular expressions over the whole document ([^>]* from every "<").
+    const hostile = [
+      '<a '.repeat(350_000),
+      '<script '.repeat(130_000),
+      '<p x="y">'.repeat(100_000),
+      `<img${' src="'.repeat(150_000)}>`,
+      `<link rel="stylesheet" href="style.css">${' <b'.repeat(300_000)}`,
+    ];
+    for (const html of hostile) {
+      const began = performance.now();
+      const pkg = openAppPackage(packApp('pub', files({ 'index.html': html, 'style.css': 'url('.repeat(250_000) })).bytes);
+      await renderPublishedDocument(pkg);
+      expect(performance.now() - began).toBeLessThan(3000);
+    }
+  }, 30_000);
 
   it('refuses scripts it cannot inline and relative references to missing files', async () => {
     const bad = openAppPackage(packApp('pub', files({ 'app.js': 'const s = "</script>";' })).bytes);

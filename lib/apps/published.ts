@@ -39,6 +39,7 @@ import {
   InvalidAppPackageError,
 } from './errors.ts';
 import type { AppManifest } from './manifest.ts';
+import { scanTags } from './html.ts';
 import { isValidAppPath, openAppPackage, type AppPackage } from './package.ts';
 
 /** Format of the published feed's header (Y.Map "app", field `format`). */
@@ -241,12 +242,30 @@ const dataUrl = (path: string, bytes: Uint8Array): string => {
   return `data:${mimeOf(path)};base64,${btoa(binary)}`;
 };
 
-/** A stylesheet with url(…) of package files turned into data: URLs. */
+/** A stylesheet with url(…) of package files turned into data: URLs (one linear scan). */
 function inlineCss(pkg: AppPackage, path: string, css: string): string {
-  return css.replace(/url\(\s*(["']?)([^"')]+)\1\s*\)/gi, (whole, _q: string, ref: string) => {
-    const target = resolve(pkg, path, ref.trim());
-    return target && target !== path ? `url("${dataUrl(target, pkg.files.get(target)!)}")` : whole;
-  });
+  const out: string[] = [];
+  let at = 0;
+  for (;;) {
+    const open = indexOfUrl(css, at);
+    if (open === -1) break;
+    const close = css.indexOf(')', open + 4);
+    if (close === -1) break;
+    const ref = css.slice(open + 4, close).trim().replace(/^(["'])(.*)\1$/s, '$2').trim();
+    const target = resolve(pkg, path, ref);
+    if (target && target !== path) out.push(css.slice(at, open), `url("${dataUrl(target, pkg.files.get(target)!)}")`);
+    else out.push(css.slice(at, close + 1));
+    at = close + 1;
+  }
+  out.push(css.slice(at));
+  return out.join('');
+}
+
+/** Index of the next `url(` (any case) at or after `from`, or -1. */
+function indexOfUrl(css: string, from: number): number {
+  const re = /url\(/gi;
+  re.lastIndex = from;
+  return re.exec(css)?.index ?? -1;
 }
 
 /**
@@ -265,69 +284,80 @@ function inlineCss(pkg: AppPackage, path: string, css: string): string {
 export async function renderPublishedDocument(pkg: AppPackage): Promise<string> {
   const html = fromUtf8(pkg.files.get('index.html')!);
   const hashes: string[] = [];
+  const pending: Promise<void>[] = [];
   const missing = (ref: string) => new InvalidAppPackageError(`index.html names "${ref.slice(0, 80)}", which is not in the package`);
   const relative = (ref: string) => !/^[a-z][a-z0-9+.-]*:/i.test(ref) && !ref.startsWith('/') && !ref.startsWith('#') && ref !== '';
-  // Inlined scripts and styles wait behind placeholders while the markup around them is rewritten,
-  // so that nothing in their text is touched (a script's text must stay exactly what was hashed).
-  const token = `p2pb-${crypto.randomUUID()}-`;
-  const held: string[] = [];
-  const hold = (text: string) => `${token}${held.push(text) - 1}.`;
-  const deferred: string[] = [];
 
-  const pending: Promise<void>[] = [];
-  let body = html.replace(/<script\b[^>]*>\s*<\/script\s*>/gi, (whole) => {
-    const src = attr(whole, 'src');
-    if (src === undefined) return whole;
-    const path = resolve(pkg, 'index.html', src);
-    if (!path) {
-      if (relative(src)) throw missing(src);
-      return whole;
-    }
+  /** A package script as the inline element that replaces `<script src>…</script>`. */
+  const inlineScript = (path: string, tag: string): string => {
     // As the HTML parser will hand it to the CSP check: line breaks normalized to \n.
     const code = fromUtf8(pkg.files.get(path)!).replace(/\r\n?/g, '\n');
     if (/<\/script|<!--|\u0000/i.test(code)) {
       throw new InvalidAppPackageError(`${path} contains "</script" or "<!--" and cannot be inlined into its document; write "<\\/script" in strings`);
     }
-    const type = attr(whole, 'type');
+    const type = attr(tag, 'type');
     const i = hashes.length;
     hashes.push('');
     pending.push(sha256(utf8(code)).then((d) => void (hashes[i] = `'sha256-${btoa(String.fromCharCode(...d))}'`)));
-    const inline = `<script nonce="${APP_SCRIPT_NONCE}"${type ? ` type="${type.replace(/"/g, '')}"` : ''}>${code}</script>`;
-    // An inline script ignores defer and async: a deferred one moves to the end of the document
-    // instead, in order (inline module scripts are deferred already).
-    if (/\s(?:defer|async)(?=[\s>=/])/i.test(whole) && !/^module$/i.test(type ?? '')) {
-      deferred.push(hold(inline));
-      return '';
+    return `<script nonce="${APP_SCRIPT_NONCE}"${type ? ` type="${type.replace(/"/g, '')}"` : ''}>${code}</script>`;
+  };
+
+  // One pass over the tags (linear: lib/apps/html.ts); the text between them is copied as is,
+  // and what is inlined is never scanned again (a script's text must stay what was hashed).
+  const out: string[] = [];
+  const deferred: string[] = [];
+  let copied = 0;
+  let skipTo = 0;
+  for (const tag of scanTags(html)) {
+    if (tag.start < skipTo) continue;
+    let replacement: string | null = null;
+    let end = tag.end;
+    if (tag.name === 'script') {
+      const src = attr(tag.text, 'src');
+      const path = src === undefined ? null : resolve(pkg, 'index.html', src);
+      if (src !== undefined && !path && relative(src)) throw missing(src);
+      if (path) {
+        const close = /\s*<\/script\s*>/iy;
+        close.lastIndex = tag.end;
+        if (!close.test(html)) throw new InvalidAppPackageError('index.html: a <script src> must be empty');
+        end = close.lastIndex;
+        const inline = inlineScript(path, tag.text);
+        // An inline script ignores defer and async: a deferred one moves to the end of the
+        // document instead, in order (inline module scripts are deferred already).
+        if (/\s(?:defer|async)(?=[\s>=/])/i.test(tag.text) && !/^module$/i.test(attr(tag.text, 'type') ?? '')) {
+          deferred.push(inline);
+          replacement = '';
+        } else replacement = inline;
+      }
+    } else if (tag.name === 'link' && /\srel\s*=\s*["']?stylesheet/i.test(tag.text)) {
+      const href = attr(tag.text, 'href');
+      const path = href === undefined ? null : resolve(pkg, 'index.html', href);
+      if (href !== undefined && !path && relative(href)) throw missing(href);
+      if (path) {
+        const css = inlineCss(pkg, path, fromUtf8(pkg.files.get(path)!));
+        if (/<\/style/i.test(css)) throw new InvalidAppPackageError(`${path} contains "</style" and cannot be inlined`);
+        replacement = `<style>${css}</style>`;
+      }
+    } else if (tag.name !== '' && tag.name !== 'link') {
+      // Other elements' references to package files: data: URLs (img-src and media-src allow them).
+      const rewritten = tag.text.replace(/(\s(?:src|poster|href)\s*=\s*)(?:"([^"]*)"|'([^']*)'|([^\s>]+))/gi, (whole, lead: string, a?: string, b?: string, c?: string) => {
+        const path = resolve(pkg, 'index.html', a ?? b ?? c ?? '');
+        if (!path || /\.html?$/i.test(path)) return whole;
+        return `${lead}"${dataUrl(path, pkg.files.get(path)!)}"`;
+      });
+      if (rewritten !== tag.text) replacement = rewritten;
     }
-    return hold(inline);
-  });
-  body = body.replace(/<link\b[^>]*>/gi, (tag) => {
-    if (!/\brel\s*=\s*["']?stylesheet/i.test(tag)) return tag;
-    const href = attr(tag, 'href');
-    if (href === undefined) return tag;
-    const path = resolve(pkg, 'index.html', href);
-    if (!path) {
-      if (relative(href)) throw missing(href);
-      return tag;
-    }
-    const css = inlineCss(pkg, path, fromUtf8(pkg.files.get(path)!));
-    if (/<\/style/i.test(css)) throw new InvalidAppPackageError(`${path} contains "</style" and cannot be inlined`);
-    return hold(`<style>${css}</style>`);
-  });
-  // Other elements' references to package files: data: URLs (img-src and media-src allow them).
-  body = body.replace(/<(?!script\b|link\b)[a-z][^>]*>/gi, (tag) =>
-    tag.replace(/(\s(?:src|poster|href)\s*=\s*)(?:"([^"]*)"|'([^']*)'|([^\s>]+))/gi, (whole, lead: string, a?: string, b?: string, c?: string) => {
-      const ref = a ?? b ?? c ?? '';
-      const path = resolve(pkg, 'index.html', ref);
-      if (!path || /\.html?$/i.test(path)) return whole;
-      return `${lead}"${dataUrl(path, pkg.files.get(path)!)}"`;
-    }),
-  );
+    if (replacement === null) continue;
+    out.push(html.slice(copied, tag.start), replacement);
+    copied = end;
+    skipTo = end;
+  }
+  out.push(html.slice(copied));
+  let body = out.join('');
   if (deferred.length > 0) {
-    const close = body.search(/<\/body\s*>(?![\s\S]*<\/body\s*>)/i);
+    const close = body.toLowerCase().lastIndexOf('</body');
     body = close === -1 ? body + deferred.join('') : body.slice(0, close) + deferred.join('') + body.slice(close);
   }
-  body = body.replace(new RegExp(`${token}(\\d+)\\.`, 'g'), (_, i: string) => held[Number(i)]!);
   await Promise.all(pending);
   const csp = APP_CSP.replace("script-src 'self'", ['script-src', "'self'", ...new Set(hashes)].join(' '));
   const head = `<meta http-equiv="Content-Security-Policy" content="${csp}">\n<script src="${APP_FRAME_SCRIPT}"></script>\n`;
