@@ -78,7 +78,14 @@ async function writeRaw(popup: Page, identity: string, name: string, updates: Ui
 /** B clicks through: the link page (as a web+p2p: link opens it) lands on the app page. */
 async function openLink(handle: BrowserHandle, popup: Page, link: string): Promise<{ host: Page; ms: number }> {
   const began = performance.now();
-  const opened = waitForExtensionPage(handle, (url) => url.includes('/link.html?link=web%2Bp2p%3Aapp') || url.includes(`/app.html?app=${ID}&author=`), { newOnly: true });
+  // Chromium reports the tab's URL as it changes: wait for the app page itself (matching the link
+  // page there would wait for a load of the link page that never comes once it has moved on).
+  // Firefox: the harness probes documents, so catch the tab at either page and follow it.
+  const opened = waitForExtensionPage(
+    handle,
+    (url) => url.includes(`/app.html?app=${ID}&author=`) || (handle.kind === 'firefox' && url.includes('/link.html?link=web%2Bp2p%3Aapp')),
+    { newOnly: true },
+  );
   await popup.evaluate(async (url: string) => {
     const api = (globalThis as any).browser ?? (globalThis as any).chrome;
     await api.tabs.create({ url, active: true });
@@ -271,8 +278,9 @@ describe('published apps', () => {
     const publishMs = performance.now() - publishedAt;
     const openedBigAt = performance.now();
     const bigPage = await openExtensionPage(b, `app.html?app=big-probe&author=${alice}`);
-    await bigPage.waitForSelector('[data-testid="consent"]', { timeout: 30_000 });
+    await bigPage.waitForSelector('[data-testid="consent"], [data-testid="app-error"]', { timeout: 60_000 });
     const bigMs = performance.now() - openedBigAt;
+    expect(await bigPage.$eval('[data-testid="app-error"]', (el) => el.textContent).catch(() => null)).toBeNull();
     expect(await text(bigPage, 'consent-name')).toBe('Big probe');
     console.log(`[published-app ${kindA}→${kindB}] ${big.length} byte package: published in ${publishMs.toFixed(0)} ms, fetched and verified on B in ${bigMs.toFixed(0)} ms`);
     await bigPage.close();
