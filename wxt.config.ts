@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { defineConfig } from 'wxt';
-import { APP_CSP, APP_FRAME_SANDBOX } from './lib/apps/constants.ts';
-import { collectApps } from './lib/apps/build.ts';
+import { APP_FRAME_SANDBOX, APP_SHELL_CSP } from './lib/apps/constants.ts';
+import { collectApps, shellFile } from './lib/apps/build.ts';
 
 // Apps (apps/<id>/) ship inside the extension at /apps/<id>/ with the app CSP and the frame
 // script put first in each document (lib/apps/build.ts); a bad app stops the build.
@@ -14,6 +14,7 @@ export default defineConfig({
   hooks: {
     'build:publicAssets': (_wxt, files) => {
       for (const app of apps()) files.push(...(app.files as typeof files));
+      files.push(shellFile() as (typeof files)[number]);
     },
   },
   manifest: ({ browser }) => ({
@@ -27,11 +28,15 @@ export default defineConfig({
     content_security_policy:
       browser === 'firefox'
         ? { extension_pages: "script-src 'self'; object-src 'self'" }
-        : { sandbox: `sandbox ${APP_FRAME_SANDBOX}; ${APP_CSP}` },
+        : // APP_SHELL_CSP is the app CSP plus one fixed nonce for scripts: a published app's
+          // document is written into /app-shell.html and names the hash of each of its scripts
+          // in its own <meta> policy (lib/apps/published.ts); built-in documents carry the app
+          // CSP (script-src 'self') in their <meta> as before, so both policies apply to each.
+          { sandbox: `sandbox ${APP_FRAME_SANDBOX}; ${APP_SHELL_CSP}` },
     // Chrome: app documents are sandbox pages (opaque origin, no chrome.* at all; a sandboxed
     // <iframe> alone still gets chrome.runtime and chrome.storage there, measured). Firefox has
     // no such key; its sandboxed <iframe> has no extension APIs (docs/apps.md).
-    sandbox: browser === 'chrome' ? { pages: apps().flatMap((app) => app.pages) } : undefined,
+    sandbox: browser === 'chrome' ? { pages: [...apps().flatMap((app) => app.pages), shellFile().relativeDest] } : undefined,
     // Firefox opens web+p2p: links with the extension's link page; Chromium ignores this key
     // (the links content script covers it there).
     protocol_handlers:

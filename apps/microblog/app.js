@@ -163,6 +163,22 @@
     return following;
   }
 
+  /** A web+p2p:profile/<key> link opens this app at #profile=<key>: offer to follow that person. */
+  function showProfile(key, following) {
+    $('profile-card').hidden = false;
+    $('profile-key').textContent = key;
+    const state = (text, canFollow) => {
+      $('profile-state').textContent = text;
+      $('profile-follow').hidden = !canFollow;
+      $('profile-card').dataset.state = canFollow ? 'not-following' : text === 'This is you.' ? 'me' : 'following';
+    };
+    if (key === me) return state('This is you.', false);
+    if (following.includes(key)) return state('You follow this person.', false);
+    state('You do not follow this person yet.', true);
+    $('profile-follow').onclick = () =>
+      follow(key).then(() => (state('You follow this person.', false), showError(null), render()), showError);
+  }
+
   async function start(provider) {
     p2p = provider;
     const identity = await call('p2p_requestIdentity');
@@ -174,7 +190,10 @@
     p2p.on('feedUpdate', (update) => update.name === FEED && render());
     p2p.on('moderationChanged', () => Promise.all([render(), drawHidden()]).catch(showError));
     await call('p2p_subscribeFeed', { author: me, name: FEED });
-    for (const key of await drawFollowing()) await call('p2p_subscribeFeed', { author: key, name: FEED });
+    const following = await drawFollowing();
+    for (const key of following) await call('p2p_subscribeFeed', { author: key, name: FEED });
+    const linked = /^#profile=(z6Mk[1-9A-HJ-NP-Za-km-z]{44})$/.exec(location.hash);
+    if (linked) showProfile(linked[1], following);
     await Promise.all([render(), drawHidden()]);
     document.body.dataset.ready = 'true';
   }

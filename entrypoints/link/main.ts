@@ -4,6 +4,8 @@
  * until the person confirms.
  */
 import { decodeInvite, parseLink, type NetworkInvite } from '@/lib/net/invite.ts';
+import { parseAppLink } from '@/lib/apps/published.ts';
+import { decodePublicKey, encodePublicKey } from '@/lib/identity/index.ts';
 import type { ListPreview, UiState } from '@/lib/protocol/index.ts';
 import { reconnectingUi } from '@/ui/client.ts';
 import { errorText, h, render, shortKey } from '@/ui/dom.ts';
@@ -33,6 +35,17 @@ function draw(): void {
   try {
     const parsed = parseLink(link);
     if (parsed.kind === 'list') return drawList(parsed.payload);
+    if (parsed.kind === 'app') {
+      // A published app: app.html fetches it, checks it and shows who signed it and what it
+      // reads and writes before anything of it runs (lib/apps/published.ts).
+      const { author, id } = parseAppLink(link);
+      return location.replace(browser.runtime.getURL(`/app.html?app=${encodeURIComponent(id)}&author=${encodeURIComponent(author)}` as '/app.html'));
+    }
+    if (parsed.kind === 'profile') {
+      // A person's profile link opens the microblog on them (it offers to follow).
+      const key = encodePublicKey(decodePublicKey(parsed.payload));
+      return location.replace(browser.runtime.getURL(`/app.html?app=microblog#profile=${key}` as '/app.html'));
+    }
     if (parsed.kind !== 'invite') {
       return render(app, h('section', { class: 'card' }, h('h2', {}, 'Not supported yet'), h('p', { class: 'muted', testid: 'link-error' }, `This is a “${parsed.kind}” link; this version of P2P Browser opens network invites only.`)));
     }

@@ -6,6 +6,7 @@ import type { PromptDecision, PromptView, UiState } from '@/lib/protocol/index.t
 import { connectUi } from '@/ui/client.ts';
 import { errorText, h, render, shortKey } from '@/ui/dom.ts';
 import { setupForm, unlockForm } from '@/ui/forms.ts';
+import { consentKey, getBundledApp, parseAppOrigin, type AppConsent } from '@/lib/apps/index.ts';
 
 const app = document.getElementById('app')!;
 const id = new URLSearchParams(location.search).get('id') ?? '';
@@ -13,6 +14,9 @@ const ui = connectUi();
 let state: UiState | null = null;
 let prompt: PromptView | null = null;
 let deciding = false;
+/** For an app (`app:<id>` or `app:<author>/<id>`): what its manifest says it reads and writes. */
+let appFeeds: { reads: string[]; writes: string[]; author: string | null } | null = null;
+const subject = () => (appFeeds ? 'app' : 'site');
 
 ui.on('state', (next) => {
   state = next;
@@ -73,8 +77,9 @@ function identityPrompt(s: UiState, p: PromptView): HTMLElement {
   return h(
     'section',
     { class: 'card stack', testid: 'prompt', 'data-kind': p.kind },
-    h('h2', {}, 'A site wants to know who you are'),
+    h('h2', {}, `A${subject() === 'app' ? 'n app' : ' site'} wants to know who you are`),
     h('p', { class: 'origin', testid: 'prompt-origin' }, p.origin),
+    appSection(),
     h('p', { class: 'muted' }, 'It will see the public key and name of the identity you choose, and nothing else. You can switch or revoke this later in the popup.'),
     ...choices,
     h('div', { class: 'buttons' },
@@ -82,6 +87,31 @@ function identityPrompt(s: UiState, p: PromptView): HTMLElement {
       h('button', { class: 'primary', testid: 'prompt-approve', onclick: approve }, 'Share identity'),
     ),
   );
+}
+
+/** The feeds an app's manifest declares: what a grant to it lets it read and write. */
+function appSection(): HTMLElement | null {
+  if (!appFeeds) return null;
+  const list = (testid: string, feeds: string[]) => h('strong', { testid, 'data-feeds': feeds.join(' ') }, feeds.length ? feeds.join(', ') : 'nothing');
+  return h(
+    'div',
+    { class: 'app-feeds muted', testid: 'prompt-app' },
+    appFeeds.author ? h('p', {}, 'Published by ', h('span', { class: 'key', testid: 'prompt-app-author' }, shortKey(appFeeds.author))) : null,
+    h('p', {}, 'Its manifest reads ', list('prompt-app-reads', appFeeds.reads), '; writes ', list('prompt-app-writes', appFeeds.writes), '.'),
+  );
+}
+
+async function loadAppFeeds(origin: string): Promise<void> {
+  const named = parseAppOrigin(origin);
+  if (!named) return;
+  if (named.author === null) {
+    const bundled = getBundledApp(named.id);
+    if (bundled) appFeeds = { reads: bundled.manifest.reads, writes: bundled.manifest.writes, author: null };
+    return;
+  }
+  const key = consentKey(named.author, named.id);
+  const consent = ((await browser.storage.local.get(key)) as Record<string, AppConsent | undefined>)[key];
+  if (consent) appFeeds = { reads: consent.reads, writes: consent.writes, author: named.author };
 }
 
 function signPrompt(_s: UiState, p: PromptView): HTMLElement {
@@ -96,7 +126,7 @@ function signPrompt(_s: UiState, p: PromptView): HTMLElement {
     h('p', { class: 'muted' }, message.text !== null ? 'Message:' : `${message.bytes} bytes (hex):`),
     h('pre', { class: 'message', testid: 'prompt-message' }, message.text ?? message.hex),
     h('p', { class: 'muted' }, 'The signature names this site and is only valid as a page signature: it cannot be reused as any other kind of record.'),
-    h('label', { class: 'check' }, remember, 'Let this site sign without asking me each time'),
+    h('label', { class: 'check' }, remember, `Let this ${subject()} sign without asking me each time`),
     h('div', { class: 'buttons' },
       h('button', { testid: 'prompt-reject', onclick: () => void decide({ approved: false }) }, 'Refuse'),
       h('button', { class: 'primary', testid: 'prompt-approve', onclick: () => void decide({ approved: true, remember: remember.checked }) }, 'Sign'),
@@ -111,10 +141,11 @@ function writePrompt(_s: UiState, p: PromptView): HTMLElement {
     { class: 'card stack', testid: 'prompt', 'data-kind': p.kind },
     h('h2', {}, 'Publish to your feed?'),
     h('p', { class: 'origin', testid: 'prompt-origin' }, p.origin),
+    appSection(),
     p.identity ? h('p', { class: 'muted' }, 'As ', h('strong', {}, p.identity.displayName), ` (${shortKey(p.identity.publicKey)})`) : null,
     h('p', { class: 'muted' }, 'Feed: ', h('strong', { testid: 'prompt-feed' }, p.feed ?? '')),
     h('p', { class: 'muted' }, `${p.message?.bytes ?? 0} bytes of data, signed by this identity and shared with the people who follow it in your networks.`),
-    h('label', { class: 'check' }, remember, 'Let this site write to my feeds without asking me each time'),
+    h('label', { class: 'check' }, remember, `Let this ${subject()} write to my feeds without asking me each time`),
     h('div', { class: 'buttons' },
       h('button', { testid: 'prompt-reject', onclick: () => void decide({ approved: false }) }, 'Refuse'),
       h('button', { class: 'primary', testid: 'prompt-approve', onclick: () => void decide({ approved: true, remember: remember.checked }) }, 'Publish'),
@@ -141,9 +172,10 @@ function punchThroughPrompt(p: PromptView): HTMLElement {
 }
 
 Promise.all([ui.request('state.get'), ui.request('prompt.get', { id })]).then(
-  ([s, p]) => {
+  async ([s, p]) => {
     state = s;
     prompt = p;
+    await loadAppFeeds(p.origin).catch(() => {});
     draw();
   },
   (err: unknown) => render(app, h('p', { class: 'error', testid: 'prompt-error' }, errorText(err))),

@@ -6,8 +6,9 @@
  */
 import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { APP_CSP, APP_FRAME_SCRIPT, APP_ID_PATTERN, APPS_DIR, MAX_APP_MANIFEST_BYTES } from './constants.ts';
+import { APP_CSP, APP_FRAME_SCRIPT, APP_ID_PATTERN, APP_SHELL_CSP, APP_SHELL_PATH, APPS_DIR, MAX_APP_MANIFEST_BYTES } from './constants.ts';
 import { InvalidAppManifestError } from './errors.ts';
+import { checkAppHtml } from './html.ts';
 import { parseAppManifest, type AppManifest } from './manifest.ts';
 
 export interface AppBuildFile {
@@ -29,15 +30,9 @@ export interface BuiltApp {
 export const APP_HEAD =
   `<meta http-equiv="Content-Security-Policy" content="${APP_CSP}">\n` + `<script src="${APP_FRAME_SCRIPT}"></script>\n`;
 
-const INLINE_SCRIPT = /<script\b(?![^>]*\bsrc\s*=)[^>]*>(?!\s*<\/script)/i;
-const INLINE_HANDLER = /<[a-z][^>]*\son[a-z]+\s*=/i;
-const JS_URL = /\bhref\s*=\s*["']?\s*javascript:/i;
-
 /** The document with APP_HEAD first (after the doctype). @throws InvalidAppManifestError on inline script */
 export function injectAppHead(html: string, where: string): string {
-  if (INLINE_SCRIPT.test(html)) throw new InvalidAppManifestError(`${where}: inline <script> never runs in an app (CSP); load a file instead`);
-  if (INLINE_HANDLER.test(html)) throw new InvalidAppManifestError(`${where}: inline event handlers (on…=) never run in an app (CSP); use addEventListener`);
-  if (JS_URL.test(html)) throw new InvalidAppManifestError(`${where}: javascript: URLs never run in an app (CSP)`);
+  checkAppHtml(html, where);
   const doctype = /^\uFEFF?\s*<!doctype[^>]*>\s*/i.exec(html);
   const at = doctype ? doctype[0].length : 0;
   return `${html.slice(0, at)}${APP_HEAD}${html.slice(at)}`;
@@ -89,4 +84,18 @@ export function collectApps(appsRoot: string): BuiltApp[] {
     apps.push({ id, manifest, files, pages });
   }
   return apps;
+}
+
+/**
+ * The packaged shell a published app is written into (lib/apps/shell.ts): the app CSP (with the
+ * published-script nonce) first, then its loader. A sandbox page on Chrome like every app document.
+ */
+export function shellFile(): AppBuildFile {
+  return {
+    relativeDest: APP_SHELL_PATH.slice(1),
+    contents:
+      '<!doctype html>\n' +
+      `<meta http-equiv="Content-Security-Policy" content="${APP_SHELL_CSP}">\n` +
+      '<meta charset="utf-8">\n<title>App</title>\n<script src="/app-shell.js"></script>\n',
+  };
 }

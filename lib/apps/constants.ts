@@ -60,3 +60,50 @@ export const MAX_APP_DESCRIPTION_LENGTH = 500;
 /** Feed names (or patterns such as `notes.*`) an app may declare. */
 export const MAX_APP_FEEDS = 32;
 export const MAX_APP_SORTS = 16;
+
+// ---- published apps (lib/apps/package.ts, lib/apps/published.ts) ---------------------------
+
+/** A published app is the feed `apps/<id>` of its author's identity. */
+export const PUBLISHED_APP_FEED_PREFIX = 'apps/';
+/** Largest app package (every file, plus CBOR framing): checked before anything is decoded. */
+export const MAX_APP_PACKAGE_BYTES = 5 * 1024 * KiB;
+/** Files one package may hold. */
+export const MAX_APP_FILES = 512;
+/** Longest path of a file inside a package (`img/logo.png`). */
+export const MAX_APP_PATH_LENGTH = 200;
+/** A package travels in chunks of at most this size, one envelope each (an envelope is ≤ 1 MiB). */
+export const APP_PACKAGE_CHUNK_BYTES = 512 * KiB;
+/** The package format version (element 0 of a package). */
+export const APP_PACKAGE_VERSION = 1;
+/** The packaged shell document a published app is written into (a sandbox page, like built-in app documents). */
+export const APP_SHELL_PATH = '/app-shell.html';
+/**
+ * The nonce every inline script of a published app carries. It is public and fixed, so it is no
+ * secret: it only keeps the outer policies (the shell's and Chrome's manifest sandbox policy)
+ * from allowing inline event handlers and javascript: URLs, which a nonce never allows. The
+ * document's own policy lists the exact SHA-256 of each verified script, and both must agree.
+ */
+export const APP_SCRIPT_NONCE = 'p2pb-published-app';
+/** The CSP of the shell before the published document is written into it (APP_CSP, plus the nonce). */
+export const APP_SHELL_CSP = APP_CSP.replace("script-src 'self'", `script-src 'self' 'nonce-${APP_SCRIPT_NONCE}'`);
+/** Extensions whose files are inlined as data: URLs when an app document names them; others are application/octet-stream. */
+export const APP_MIME_TYPES: Readonly<Record<string, string>> = {
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  gif: 'image/gif',
+  webp: 'image/webp',
+  svg: 'image/svg+xml',
+  ico: 'image/x-icon',
+  woff2: 'font/woff2',
+  woff: 'font/woff',
+  mp3: 'audio/mpeg',
+  ogg: 'audio/ogg',
+  wav: 'audio/wav',
+  mp4: 'video/mp4',
+  webm: 'video/webm',
+  css: 'text/css',
+  js: 'text/javascript',
+  json: 'application/json',
+  txt: 'text/plain',
+};

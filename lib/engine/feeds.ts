@@ -19,6 +19,8 @@ import { MAX_QUERY_ITEMS, itemsOf, sortItems, type Item, type SortSpec } from '.
 const FOLLOWS_KEY = 'follows';
 /** How long following waits for the first live subscription before it answers (it goes on trying). */
 export const FOLLOW_READY_WAIT = 10 * SECOND;
+/** How long a fresh read of a held feed waits for a holder before it answers with what is held. */
+export const FRESH_READ_WAIT = 5 * SECOND;
 
 /** What the engine tells the background when a followed or own feed grows. */
 export interface FeedEvent {
@@ -161,15 +163,21 @@ export class FeedService {
   /**
    * The state of `author`'s feed `name` as one Yjs update. From this drive when held (and then
    * refreshed in the background), else fetched from a holder in the identity's networks.
+   * `fresh`: when held, first ask a holder for anything newer (at most FRESH_READ_WAIT), as
+   * opening a published app does, so that it runs the author's newest version.
    * @throws FeedNotFoundError when nobody reachable holds it
    */
-  async read(identity: string, author: string, name: string, options: { signal?: AbortSignal } = {}): Promise<FeedStateResult> {
+  async read(identity: string, author: string, name: string, options: { signal?: AbortSignal; fresh?: boolean } = {}): Promise<FeedStateResult> {
     const feed = feedIdOf(decodePublicKey(author), name);
     if (author !== identity) this.#moderation.check(author);
     const local = await this.#library.head(feed);
     let from: string = 'local';
     if (local === null && author !== identity) {
       from = await this.#fetch(identity, author, feed, options);
+    } else if (options.fresh && author !== identity) {
+      // What the author has now (a published app's newest version), if a holder answers in time.
+      const signal = AbortSignal.any([AbortSignal.timeout(FRESH_READ_WAIT), ...(options.signal ? [options.signal] : [])]);
+      from = await this.#fetch(identity, author, feed, { signal }).catch(() => 'local');
     } else if (author !== identity && !this.#follows.get(identity)?.has(author)) {
       void this.#fetch(identity, author, feed, options).catch(() => {});
     }

@@ -200,7 +200,8 @@ export const createEngine =
       'feed.read': async (params) => {
         const author = param<string>(params, 'author', 'string');
         const name = param<string>(params, 'name', 'string');
-        const result = await feeds.read(param(params, 'identity', 'string'), author, name);
+        const fresh = (params as { fresh?: unknown } | undefined)?.fresh === true;
+        const result = await feeds.read(param(params, 'identity', 'string'), author, name, { fresh });
         return { author, name, seq: result.seq, update: toBase64url(result.update), from: result.from };
       },
       'feed.write': async (params) => {

@@ -6,6 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { decodeInvite } from '../net/index.ts';
 import { SECOND } from '../util/time.ts';
 import { main } from './cli.ts';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { openAppPackage } from '../apps/package.ts';
 import { tempDir } from './test-helpers.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -185,5 +187,26 @@ describe('p2pb-node CLI', () => {
     expect(usage.stderr).toContain('Usage: p2pb-node');
     expect((await cli(['create'], dir)).code).toBe(2);
     expect((await cli(['--help'], dir)).stdout).toContain('Usage: p2pb-node');
+  });
+
+  it('pack-app checks an app folder as the extension will and writes a package that opens', async () => {
+    const temp = await tempDir();
+    cleanups.push(temp.remove);
+    const dir = temp.path;
+    const app = path.join(dir, 'my-app');
+    await mkdir(path.join(app, 'img'), { recursive: true });
+    await writeFile(path.join(app, 'manifest.json'), JSON.stringify({ name: 'Mine', version: '0.2.0', reads: ['posts'], writes: [] }));
+    await writeFile(path.join(app, 'index.html'), '<!doctype html><script src="app.js"></script>');
+    await writeFile(path.join(app, 'app.js'), 'void 0;');
+    await writeFile(path.join(app, '.hidden'), 'not packed');
+    const out = path.join(dir, 'mine.p2papp');
+    const packed = await cli(['pack-app', app, '--out', out, '--json'], dir);
+    expect(packed.code).toBe(0);
+    expect(JSON.parse(packed.stdout)).toMatchObject({ event: 'packed', id: 'my-app', version: '0.2.0', files: 3, out });
+    expect([...openAppPackage(new Uint8Array(await readFile(out))).files.keys()]).toEqual(['app.js', 'index.html', 'manifest.json']);
+    await writeFile(path.join(app, 'index.html'), '<button onclick="go()">go</button>');
+    const refused = await cli(['pack-app', app, '--out', out], dir);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('[INVALID_APP_MANIFEST]');
   });
 });

@@ -13,6 +13,7 @@ import { DataDir, defaultDataDir } from './data-dir.ts';
 import type { NodeSettings } from './data-dir.ts';
 import { UsageError } from './errors.ts';
 import { createLogSink } from './log.ts';
+import { packAppFolder } from './pack-app.ts';
 
 export const USAGE = `Usage: p2pb-node [command] [options]
 
@@ -24,6 +25,8 @@ Commands:
   join <invite-link>   add a network from a web+p2p:invite/… link
   list                 list the networks of the data directory, with their invite links
   leave <id>           remove a network (an id or a unique prefix of one)
+  pack-app <dir>       check an app folder as the extension will and pack it into one
+                       file (--out, default <id>.p2papp) to publish from the app page
   help                 show this text
 
 Options:
@@ -35,6 +38,7 @@ Options:
   --max-hosted <n>     networks browsers may create on an open node (default 100)
   --closed             (create) a closed network: its invite carries the secret
   --port <n>           (create, join) the port of the new network (default: a free one)
+  --out <file>         (pack-app) where to write the package
   --json               machine-readable output (one JSON object per line)
   --verbose            debug logging
   -h, --help           show this text
@@ -61,6 +65,7 @@ const OPTIONS = {
   'max-hosted': { type: 'string' },
   closed: { type: 'boolean' },
   port: { type: 'string' },
+  out: { type: 'string' },
   json: { type: 'boolean' },
   verbose: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -184,6 +189,19 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
         else {
           io.stdout.write(`Left network "${entry.name}" ${entry.id}; its key for that network is deleted.\n`);
           if (pid !== undefined) io.stdout.write(`The running node (pid ${pid}) stops serving it within a second.\n`);
+        }
+        return 0;
+      }
+      case 'pack-app': {
+        expectArgs(1, 'an app folder: p2pb-node pack-app <dir> [--out <file>]');
+        const packed = await packAppFolder(rest[0]!, values.out);
+        if (json) io.stdout.write(`${JSON.stringify({ event: 'packed', ...packed })}\n`);
+        else {
+          io.stdout.write(
+            `Packed app "${packed.id}" (${packed.name} ${packed.version}): ${packed.files} files, ${packed.bytes} bytes -> ${packed.out}\n` +
+              `  reads: ${packed.reads.join(', ') || 'nothing'}; writes: ${packed.writes.join(', ') || 'nothing'}\n` +
+              'Publish it from the extension\'s app page (app.html, "Publish an app") as the identity that should sign it.\n',
+          );
         }
         return 0;
       }

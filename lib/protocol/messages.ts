@@ -396,8 +396,13 @@ export interface UiMethods {
   'network.delegate': { params: { id: string }; result: NetworkView };
   /** Stop that: the record no longer lists the host; this browser still holds everything. */
   'network.revoke': { params: { id: string; host: string }; result: NetworkView };
-  /** Read a feed as `identity` would (fetched from its networks when not held): with who served it. */
-  'feed.read': { params: { identity: string; author: string; name: string }; result: FeedStateView & { from: string } };
+  /**
+   * Read a feed as `identity` would (fetched from its networks when not held): with who served it.
+   * `fresh`: also when held, ask a holder for what is newer first (bounded; else what is held).
+   */
+  'feed.read': { params: { identity: string; author: string; name: string; fresh?: boolean }; result: FeedStateView & { from: string } };
+  /** Write a Yjs update to one of the person's own feeds (publishing an app: lib/apps/published.ts). */
+  'feed.write': { params: { identity: string; name: string; update: string }; result: { seq: number } };
   'moderation.state': { params: undefined; result: ModerationInfo };
   /** The person's own entry for `key` ('none' removes it; a new block ends a punch-through). */
   'moderation.set': { params: { key: string; kind: 'block' | 'trust' | 'none'; reason?: string }; result: null };
@@ -449,7 +454,7 @@ export interface EngineMethods {
   'net.retry': { params: undefined; result: null };
   'net.delegate': { params: { id: string }; result: NetworkView };
   'net.revoke': { params: { id: string; host: string }; result: NetworkView };
-  'feed.read': { params: { identity: string; author: string; name: string }; result: FeedStateView & { from: string } };
+  'feed.read': { params: { identity: string; author: string; name: string; fresh?: boolean }; result: FeedStateView & { from: string } };
   'feed.write': { params: { identity: string; name: string; update: string }; result: { seq: number } };
   'feed.follow': { params: { identity: string; author: string }; result: null };
   'feed.unfollow': { params: { identity: string; author: string }; result: null };

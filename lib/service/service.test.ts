@@ -425,6 +425,27 @@ describe('feeds from pages', () => {
     expect(other.events).toEqual([]);
   });
 
+  it('the UI writes to one of the person\'s own feeds (publishing an app), never with a bad name or an unknown identity', async () => {
+    const ctx = await setup();
+    expect(await ctx.ui.request('feed.write', { identity: ctx.alice.id, name: 'apps/probe', update: UPDATE })).toEqual({ seq: 1 });
+    expect(feedCalls).toEqual([{ method: 'feed.write', params: { identity: ctx.alice.id, name: 'apps/probe', update: UPDATE } }]);
+    await expect(ctx.ui.request('feed.write', { identity: ctx.alice.id, name: 'Apps!', update: UPDATE })).rejects.toMatchObject({ code: 'INVALID_PARAMS' });
+    await expect(ctx.ui.request('feed.write', { identity: 'nobody', name: 'apps/probe', update: UPDATE })).rejects.toMatchObject({ code: 'UNKNOWN_IDENTITY' });
+    expect(ctx.prompts.opened).toHaveLength(0);
+    expect(feedCalls).toHaveLength(1);
+  });
+
+  it('the UI reads a feed fresh (a published app: ask its holders first) only when asked to, with a boolean', async () => {
+    const ctx = await setup();
+    await ctx.ui.request('feed.read', { identity: ctx.alice.id, author: BOB, name: 'apps/probe', fresh: true });
+    await ctx.ui.request('feed.read', { identity: ctx.alice.id, author: BOB, name: 'apps/probe' });
+    expect(feedCalls).toEqual([
+      { method: 'feed.read', params: { identity: ctx.alice.id, author: BOB, name: 'apps/probe', fresh: true } },
+      { method: 'feed.read', params: { identity: ctx.alice.id, author: BOB, name: 'apps/probe' } },
+    ]);
+    await expect(ctx.ui.request('feed.read', { identity: ctx.alice.id, author: BOB, name: 'apps/probe', fresh: 'yes' } as never)).rejects.toMatchObject({ code: 'INVALID_PARAMS' });
+  });
+
   it('follow, following and query act as the granted identity, with checked params', async () => {
     const ctx = await setup();
     const page = ctx.connectPage(ORIGIN);

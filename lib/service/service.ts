@@ -596,8 +596,16 @@ export const createService =
         return engine.call('net.delegate', { id: text(p.id, 'id') });
       },
       'feed.read': async (params) => {
-        const p = expectParams(params, ['identity', 'author', 'name']);
-        return engine.call('feed.read', { identity: knownIdentity(p.identity), author: text(p.author, 'author'), name: text(p.name, 'name') });
+        const p = expectParams(params, ['identity', 'author', 'name'], ['fresh']);
+        const fresh = (p as Record<string, unknown>).fresh;
+        if (fresh !== undefined && typeof fresh !== 'boolean') throw new InvalidParamsError('fresh must be a boolean');
+        return engine.call('feed.read', { identity: knownIdentity(p.identity), author: text(p.author, 'author'), name: text(p.name, 'name'), ...(fresh ? { fresh: true } : {}) });
+      },
+      'feed.write': async (params) => {
+        const p = expectParams(params, ['identity', 'name', 'update']);
+        const name = text(p.name, 'name');
+        if (!isValidFeedName(name)) throw new InvalidParamsError('name is not a valid feed name (docs/feeds.md)');
+        return engine.call('feed.write', { identity: knownIdentity(p.identity), name, update: text(p.update, 'update') });
       },
       'moderation.state': async () => engine.call('mod.state', undefined),
       'moderation.set': async (params) => {
