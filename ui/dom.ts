@@ -22,6 +22,38 @@ export function render(root: HTMLElement, ...children: Child[]): void {
   root.replaceChildren(...children.filter((c): c is Node | string => c !== null && c !== undefined && c !== false).map((c) => (typeof c === 'number' ? String(c) : c)));
 }
 
+/**
+ * render(), keeping what the person typed: the value (and checkbox state) of every form field
+ * with a unique data-testid carries over to the field with the same testid in the new content,
+ * and so does the focus. The popup redraws on every state event (a peer connecting); without
+ * this, a name or passphrase half typed would vanish under the person's fingers.
+ */
+export function renderKeepingInputs(root: HTMLElement, ...children: Child[]): void {
+  const fields = (el: ParentNode) => {
+    const byId = new Map<string, HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement>();
+    const seen = new Set<string>();
+    for (const field of el.querySelectorAll<HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement>('input[data-testid], textarea[data-testid], select[data-testid]')) {
+      const id = field.dataset.testid!;
+      if (seen.has(id)) byId.delete(id);
+      else byId.set(id, field);
+      seen.add(id);
+    }
+    return byId;
+  };
+  const before = fields(root);
+  const focused = (document.activeElement as HTMLElement | null)?.dataset?.testid;
+  render(root, ...children);
+  for (const [id, field] of fields(root)) {
+    const old = before.get(id);
+    if (!old || old.type !== field.type || field.type === 'file') continue;
+    if (field instanceof HTMLInputElement && (field.type === 'checkbox' || field.type === 'radio')) field.checked = (old as HTMLInputElement).checked;
+    else if (field instanceof HTMLSelectElement) {
+      if ([...field.options].some((o) => o.value === old.value)) field.value = old.value;
+    } else if (old.value !== '' && field.value === field.defaultValue) field.value = old.value;
+    if (id === focused) field.focus();
+  }
+}
+
 /** Short form of a public key for lists: z6Mk…abcd. */
 export const shortKey = (key: string): string => (key.length > 16 ? `${key.slice(0, 8)}…${key.slice(-6)}` : key);
 

@@ -7,7 +7,7 @@
 import type { GrantView, IdentityView, NetworkView, StorageView, UiState } from '@/lib/protocol/index.ts';
 import { renderSVG } from 'uqr';
 import { reconnectingUi } from '@/ui/client.ts';
-import { errorText, formatBytes, h, render, shortKey } from '@/ui/dom.ts';
+import { errorText, formatBytes, h, render, renderKeepingInputs, shortKey } from '@/ui/dom.ts';
 import { field, form, setupForm, unlockForm } from '@/ui/forms.ts';
 import { moderationScreen } from '@/ui/moderation.ts';
 
@@ -72,7 +72,7 @@ function draw(): void {
   );
   const body =
     tab === 'identities' ? identitiesView(state) : tab === 'networks' ? networksView(state) : tab === 'sites' ? sitesView(state) : tab === 'moderation' ? moderationView(state) : dataView(state.storage);
-  render(app, storageFullBanner(state.storage, tab !== 'data'), tabs, h('p', { class: 'error', role: 'alert', testid: 'page-error' }), body);
+  renderKeepingInputs(app, storageFullBanner(state.storage, tab !== 'data'), tabs, h('p', { class: 'error', role: 'alert', testid: 'page-error' }), body);
 }
 
 /** Blocks, trusts, community lists and "show anyway": the options page's screen, with a way there. */
