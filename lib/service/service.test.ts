@@ -386,6 +386,20 @@ describe('feeds from pages', () => {
     expect(ctx.prompts.opened).toHaveLength(3);
   });
 
+  it('published apps and moderation lists are not writable by pages, even with a standing write grant', async () => {
+    const ctx = await setup();
+    const page = ctx.connectPage(ORIGIN);
+    const asked = page.rpc.request('p2p_requestIdentity');
+    await decideNext(ctx, { approved: true, identity: ctx.alice.id });
+    await asked;
+    for (const name of ['apps/microblog', 'moderation/own', 'moderation/lists/spam']) {
+      await expect(page.rpc.request('p2p_writeFeed', { name, update: UPDATE })).rejects.toMatchObject({ code: ProviderErrorCode.UNAUTHORIZED });
+      await expect(page.rpc.request('p2p_putItem', { name, id: 'x', item: { ts: 1 } })).rejects.toMatchObject({ code: ProviderErrorCode.UNAUTHORIZED });
+    }
+    expect(ctx.prompts.opened).toHaveLength(1);
+    expect(feedCalls).toEqual([]);
+  });
+
   it('bad feed names, keys and updates are INVALID_PARAMS before any prompt or engine call', async () => {
     const ctx = await setup();
     const page = ctx.connectPage(ORIGIN);

@@ -57,6 +57,8 @@ export interface ServiceComponents {
 
 /** Contexts the engine may have the vault sign in (never a page's or a record's of another kind). */
 const ENGINE_CONTEXTS: readonly string[] = [CONTEXTS.ADDRESS_RECORD, CONTEXTS.FEED_ENVELOPE, CONTEXTS.FEED_SNAPSHOT, CONTEXTS.HOSTING_DELEGATION];
+/** Feed names pages may not write: published apps (lib/apps/published.ts) and moderation lists. */
+const RESERVED_FEED_PREFIXES: readonly string[] = ['apps/', 'moderation/'];
 /** One item written through p2p_putItem, as JSON. */
 const MAX_ITEM_JSON_BYTES = 64 * 1024;
 /** Feeds one page may subscribe to at once. */
@@ -294,6 +296,11 @@ export const createService =
 
     /** Asks to write `bytes` (shown as size and preview) to feed `name`, unless the site may write without asking. */
     async function approveWrite(origin: string, name: string, preview: { text: string | null; bytes: Uint8Array }): Promise<string> {
+      // Published apps and moderation lists speak for the person in every app and network: only
+      // the extension's own pages write them, never a site or an app (whatever its manifest says).
+      if (RESERVED_FEED_PREFIXES.some((prefix) => name.startsWith(prefix))) {
+        throw new ProviderError(ProviderErrorCode.UNAUTHORIZED, `Feeds under ${name.slice(0, name.indexOf('/') + 1)} are written by P2P Browser itself, not by pages`);
+      }
       const grant = grantOf(origin);
       if (!grant.write || vault.status() !== 'unlocked') {
         const identity = vault.status() === 'unlocked' ? identityView(vault.getIdentity(grant.identity)) : undefined;
