@@ -162,6 +162,22 @@ describe('refusing bad envelopes', () => {
     expect(signed).toBe(0);
   });
 
+  it('refuses to sign an update that is not Yjs, and a signer that returns no 64-byte signature', async () => {
+    let signed = 0;
+    const counting = { publicKey: alice.publicKey, sign: async (c: string, m: Uint8Array) => (signed++, alice.sign(c, m)) };
+    await expectCode(
+      () => createEnvelope({ signer: counting, feedName: 'notes', seq: 1, prev: ZERO_HASH, timestamp: 0, update: utf8('not yjs') }),
+      'MALFORMED_UPDATE',
+    );
+    expect(signed).toBe(0);
+    const short = { publicKey: alice.publicKey, sign: async () => new Uint8Array(63) };
+    const error = await expectCode(
+      () => createEnvelope({ signer: short, feedName: 'notes', seq: 1, prev: ZERO_HASH, timestamp: 0, update: fromHex(v1.update) }),
+      'INVALID_FEED_FIELD',
+    );
+    expect(error.message).toContain('signature');
+  });
+
   it('refuses non-shortest integers and lengths with NON_CANONICAL_ENVELOPE', async () => {
     const original = fromHex(v1.encoded);
     const nonMinimalVersion = concatBytes(original.subarray(0, 1), Uint8Array.of(0x18, 0x01), original.subarray(2));

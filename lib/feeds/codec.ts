@@ -42,10 +42,13 @@ import {
   MalformedUpdateError,
   NonCanonicalEnvelopeError,
   NonCanonicalSnapshotError,
+  SignerMismatchError,
   SnapshotTooLargeError,
   UnsupportedFeedVersionError,
 } from './errors.ts';
 import type { FeedRecordKind } from './errors.ts';
+import { SIGNATURE_TRAILER_BYTES, envelopePrefix, readEnvelope, unsignedLength, writeEnvelope, writeUnsigned } from './envelope-bytes.ts';
+import type { EnvelopeTail } from './envelope-bytes.ts';
 
 /** `<author text form z6Mk…>/<feed name>`: the author part is always 48 characters. */
 export type FeedId = string;
@@ -347,17 +350,6 @@ function signedPart(bytes: Uint8Array): Uint8Array {
   return out;
 }
 
-function unsignedEnvelope(e: {
-  author: Uint8Array;
-  feedName: string;
-  seq: number;
-  prev: Uint8Array;
-  timestamp: number;
-  update: Uint8Array;
-}): Uint8Array {
-  return encodeItems([FEED_FORMAT_VERSION, ENVELOPE.type, e.author, e.feedName, e.seq, e.prev, e.timestamp, e.update]);
-}
-
 /**
  * The asynchronous half: the author's signature, then the Yjs update; the hash is taken while
  * the signature is being checked.
@@ -416,45 +408,91 @@ export interface CreateEnvelopeInput {
 }
 
 /**
- * Signs and encodes an envelope. The update is checked like a received one, so an author can
- * never publish what readers refuse.
- * @throws FeedFieldError, EnvelopeTooLargeError, MalformedUpdateError
+ * What every envelope of one feed shares: the checked author key and feed name, the feed id,
+ * and elements 0..3 encoded once (envelope-bytes.ts). A feed makes one and signs and rebuilds
+ * all its envelopes with it.
  */
-export async function createEnvelope(input: CreateEnvelopeInput): Promise<FeedEnvelope> {
-  const author = fieldAuthor(input.signer.publicKey);
-  const feedName = fieldName(input.feedName);
-  const seq = fieldSeq(input.seq);
-  const prev = copyBytes(fieldPrev(input.prev, seq));
-  const timestamp = fieldTimestamp(input.timestamp);
-  const update = copyBytes(fieldBytes(input.update, 'update'));
-  checkYjsUpdate(update, 'update');
-  const fields = { author: copyBytes(author), feedName, seq, prev, timestamp, update };
-  const unsigned = unsignedEnvelope(fields);
-  // Refuse before signing: a signed envelope nobody accepts is waste (and a fork risk if retried).
-  const size = unsigned.length + 2 + SIGNATURE_LENGTH; // + the signature's 0x58 0x40 header
-  if (size > MAX_ENVELOPE_BYTES) throw new EnvelopeTooLargeError(size, MAX_ENVELOPE_BYTES);
-  const signature = await input.signer.sign(CONTEXTS.FEED_ENVELOPE, unsigned);
-  const bytes = encodeItems([...toValues(fields), signature]);
-  if (bytes.length > MAX_ENVELOPE_BYTES) throw new EnvelopeTooLargeError(bytes.length, MAX_ENVELOPE_BYTES);
+export interface EnvelopeLayout {
+  readonly author: Uint8Array;
+  readonly feedName: string;
+  readonly feedId: FeedId;
+  readonly prefix: Uint8Array;
+}
+
+/** @throws FeedFieldError (author or feedName) */
+export function envelopeLayout(author: Uint8Array, feedName: string): EnvelopeLayout {
+  const key = copyBytes(fieldAuthor(author));
+  const name = fieldName(feedName);
+  return { author: key, feedName: name, feedId: feedIdOf(key, name), prefix: envelopePrefix(key, name) };
+}
+
+/** Checks the per-envelope fields the way the decoder does. @throws FeedFieldError */
+export function checkTail(tail: { seq: unknown; prev: unknown; timestamp: unknown; update: unknown }): EnvelopeTail {
+  const seq = fieldSeq(tail.seq);
+  return {
+    seq,
+    prev: fieldPrev(tail.prev, seq),
+    timestamp: fieldTimestamp(tail.timestamp),
+    update: fieldBytes(tail.update, 'update'),
+  };
+}
+
+/**
+ * An envelope built from checked parts: `bytes` is the signed part with the signature after it,
+ * and every byte field is a view into `bytes` (one buffer, owned by the envelope).
+ */
+export function assembleEnvelope(layout: EnvelopeLayout, unsigned: Uint8Array, signature: Uint8Array, tail: EnvelopeTail): FeedEnvelope {
+  const bytes = writeEnvelope(unsigned, signature);
+  const fields = readEnvelope(bytes);
   return {
     version: FEED_FORMAT_VERSION,
-    ...fields,
-    feedId: feedIdOf(author, feedName),
-    signature: copyBytes(signature),
+    author: fields.author,
+    feedName: layout.feedName,
+    feedId: layout.feedId,
+    seq: tail.seq,
+    prev: fields.prev,
+    timestamp: tail.timestamp,
+    update: fields.update,
+    signature: fields.signature,
     bytes,
     hash: envelopeHash(bytes),
   };
 }
 
-function toValues(f: {
-  author: Uint8Array;
-  feedName: string;
-  seq: number;
-  prev: Uint8Array;
-  timestamp: number;
-  update: Uint8Array;
-}): Value[] {
-  return [FEED_FORMAT_VERSION, ENVELOPE.type, f.author, f.feedName, f.seq, f.prev, f.timestamp, f.update];
+/**
+ * Signs and encodes the next envelope of the feed `layout` describes. The update is checked
+ * like a received one, so an author can never publish what readers refuse — except with
+ * `updateFromDoc`, for an update a Y.Doc just emitted for a local transaction (Yjs's own
+ * encoder wrote it; parsing it again proves nothing).
+ * @throws FeedFieldError, EnvelopeTooLargeError, MalformedUpdateError
+ */
+export async function signEnvelope(
+  layout: EnvelopeLayout,
+  signer: FeedSigner,
+  input: { seq: number; prev: Uint8Array; timestamp: number; update: Uint8Array },
+  options: { updateFromDoc?: boolean } = {},
+): Promise<FeedEnvelope> {
+  if (!equalBytes(signer.publicKey, layout.author)) throw new SignerMismatchError();
+  const tail = checkTail(input);
+  if (!options.updateFromDoc) checkYjsUpdate(tail.update, 'update');
+  // Refuse before signing: a signed envelope nobody accepts is waste (and a fork risk if retried).
+  const size = unsignedLength(layout.prefix, tail) + SIGNATURE_TRAILER_BYTES;
+  if (size > MAX_ENVELOPE_BYTES) throw new EnvelopeTooLargeError(size, MAX_ENVELOPE_BYTES);
+  const unsigned = writeUnsigned(layout.prefix, tail);
+  const signature = await signer.sign(CONTEXTS.FEED_ENVELOPE, unsigned);
+  if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_LENGTH) {
+    throw new FeedFieldError('signature', `the signer returned ${signature instanceof Uint8Array ? signature.length : typeof signature} instead of ${SIGNATURE_LENGTH} bytes`);
+  }
+  return assembleEnvelope(layout, unsigned, signature, tail);
+}
+
+/**
+ * Signs and encodes an envelope. The update is checked like a received one, so an author can
+ * never publish what readers refuse.
+ * @throws FeedFieldError, EnvelopeTooLargeError, MalformedUpdateError
+ */
+export async function createEnvelope(input: CreateEnvelopeInput): Promise<FeedEnvelope> {
+  return signEnvelope(envelopeLayout(input.signer.publicKey, input.feedName), input.signer, input);
 }
 
 // ---------------------------------------------------------------------------------------------

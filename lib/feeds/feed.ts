@@ -13,19 +13,22 @@ import { P2pbError } from '../util/errors.ts';
 import type { FeedHead, FeedStore, Ownership, StoredEnvelope } from '../store/index.ts';
 import {
   ZERO_HASH,
-  createEnvelope,
   createSnapshot,
   decodeSnapshot,
+  envelopeLayout,
   feedIdOf,
   parseEnvelope,
+  signEnvelope,
   verifyEnvelope,
 } from './codec.ts';
-import type { FeedEnvelope, FeedId, FeedSigner, ParsedEnvelope } from './codec.ts';
+import type { EnvelopeLayout, FeedEnvelope, FeedId, FeedSigner, ParsedEnvelope } from './codec.ts';
+import { readEnvelope } from './envelope-bytes.ts';
 import { LOAD_BATCH_BYTES, LOAD_BATCH_ENVELOPES, MAX_HELD_BYTES, MAX_HELD_ENVELOPES, MAX_UPDATE_BYTES } from './constants.ts';
 import {
   EmptyFeedError,
   EnvelopeTooLargeError,
   FeedNotStartedError,
+  MalformedEnvelopeError,
   FeedNotWritableError,
   ForkDetectedError,
   OutOfChainError,
@@ -111,6 +114,8 @@ export class Feed extends EventTarget {
   readonly ownership: Ownership;
 
   readonly #store: FeedStore;
+  /** Author, name and encoded prefix: every envelope of this feed is signed and rebuilt with it. */
+  readonly #layout: EnvelopeLayout;
   readonly #signer: FeedSigner | undefined;
   readonly #now: () => number;
   readonly #maxHeld: number;
@@ -138,6 +143,7 @@ export class Feed extends EventTarget {
     this.author = copyBytes(init.author);
     this.name = init.name;
     this.id = feedIdOf(this.author, this.name);
+    this.#layout = envelopeLayout(this.author, this.name);
     if (init.signer && !equalBytes(init.signer.publicKey, this.author)) throw new SignerMismatchError();
     this.#store = init.store;
     this.#signer = init.signer;
@@ -322,14 +328,12 @@ export class Feed extends EventTarget {
     for (let i = this.#prepared.length; i < count; i++) {
       const before = i === 0 ? this.#head : { seq: this.#prepared[i - 1]!.seq, hash: this.#prepared[i - 1]!.hash };
       this.#prepared.push(
-        await createEnvelope({
+        await signEnvelope(
+          this.#layout,
           signer,
-          feedName: this.name,
-          seq: (before?.seq ?? 0) + 1,
-          prev: before?.hash ?? ZERO_HASH,
-          timestamp: this.#now(),
-          update: this.#pending[i]!,
-        }),
+          { seq: (before?.seq ?? 0) + 1, prev: before?.hash ?? ZERO_HASH, timestamp: this.#now(), update: this.#pending[i]! },
+          { updateFromDoc: true }, // #onUpdate takes only what this feed's Y.Doc emitted
+        ),
       );
     }
     const batch = this.#prepared.slice(0, count);
@@ -639,8 +643,8 @@ export class Feed extends EventTarget {
       doc.transact(() => {
         for (const entry of batch) {
           if (entry.seq !== after + 1) break;
-          // Envelopes in the store were verified when they arrived: parse only, no signature check.
-          Y.applyUpdate(doc, parseEnvelope(entry.bytes).update, this.#remote);
+          // Envelopes in the store were verified when they arrived: read the update, check nothing.
+          Y.applyUpdate(doc, storedUpdate(entry.bytes, entry.seq), this.#remote);
           after = entry.seq;
         }
       }, this.#remote);
@@ -653,6 +657,15 @@ export class Feed extends EventTarget {
 
   #emitError(error: P2pbError): void {
     this.#emit('error', { feedId: this.id, error });
+  }
+}
+
+/** The update of an envelope this store holds (verified when it arrived), read by position. */
+function storedUpdate(bytes: Uint8Array, seq: number): Uint8Array {
+  try {
+    return readEnvelope(bytes).update;
+  } catch (cause) {
+    throw new MalformedEnvelopeError(`stored envelope ${seq} is not an envelope: ${(cause as Error).message}`, { cause });
   }
 }
 
