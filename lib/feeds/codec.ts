@@ -232,7 +232,7 @@ function decodeItems(bytes: Uint8Array, spec: KindSpec): unknown[] {
   return value;
 }
 
-function fieldBytes(value: unknown, field: string, length?: number): Uint8Array {
+export function fieldBytes(value: unknown, field: string, length?: number): Uint8Array {
   if (!(value instanceof Uint8Array)) throw new FeedFieldError(field, 'expected a byte string');
   if (length !== undefined && value.length !== length) {
     throw new FeedFieldError(field, `expected ${length} bytes, got ${value.length}`);
@@ -280,6 +280,11 @@ export function checkYjsUpdate(update: Uint8Array, what: string): void {
   } catch (cause) {
     throw new MalformedUpdateError(`${what} is not a Yjs update: ${String((cause as Error)?.message ?? cause)}`, { cause });
   }
+}
+
+/** The author's envelope signature over `unsigned` (the signed part). @throws BadEnvelopeSignatureError */
+export function requireEnvelopeSignature(author: Uint8Array, unsigned: Uint8Array, signature: Uint8Array): Promise<void> {
+  return requireSignature(ENVELOPE, author, unsigned, signature);
 }
 
 async function requireSignature(

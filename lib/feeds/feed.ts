@@ -21,8 +21,10 @@ import {
   signEnvelope,
   verifyEnvelope,
 } from './codec.ts';
-import type { EnvelopeLayout, FeedEnvelope, FeedId, FeedSigner, ParsedEnvelope } from './codec.ts';
+import type { DecodeResult, EnvelopeLayout, FeedEnvelope, FeedId, FeedSigner, ParsedEnvelope } from './codec.ts';
 import { readEnvelope } from './envelope-bytes.ts';
+import { openRun } from './run.ts';
+import type { EnvelopeRun } from './run.ts';
 import { LOAD_BATCH_BYTES, LOAD_BATCH_ENVELOPES, MAX_HELD_BYTES, MAX_HELD_ENVELOPES, MAX_UPDATE_BYTES } from './constants.ts';
 import {
   EmptyFeedError,
@@ -369,20 +371,39 @@ export class Feed extends EventTarget {
   /** Receives a batch (signatures verified concurrently); never throws for a refused envelope. */
   async receiveMany(list: readonly Uint8Array[], options: { signal?: AbortSignal } = {}): Promise<ReceiveManyResult> {
     this.#requireStarted();
-    const refused: Array<{ index: number; error: P2pbError }> = [];
     const checked = await Promise.all(
-      list.map(async (bytes, index) => {
+      list.map(async (bytes): Promise<DecodeResult<FeedEnvelope>> => {
         try {
-          return { index, envelope: await verifyEnvelope(this.#checkFeed(parseEnvelope(bytes))) };
+          return { ok: true, value: await verifyEnvelope(this.#checkFeed(parseEnvelope(bytes))) };
         } catch (error) {
           if (!(error instanceof P2pbError)) throw error;
-          refused.push({ index, error });
-          return null;
+          return { ok: false, error };
         }
       }),
     );
     options.signal?.throwIfAborted();
-    const valid = checked.filter((c) => c !== null);
+    return this.#ingestChecked(checked);
+  }
+
+  /**
+   * Receives a compact run of this feed's envelopes (run.ts): each is rebuilt from this feed's
+   * author and name, the run's sequence and the envelope before it, then checked like any
+   * envelope (signature, Yjs, chain). Refusals are reported by entry index, never thrown.
+   * @throws MalformedEnvelopeError when `run` has no list of entries
+   */
+  async receiveRun(run: EnvelopeRun, options: { signal?: AbortSignal } = {}): Promise<ReceiveManyResult> {
+    this.#requireStarted();
+    return this.#ingestChecked(await openRun(this.#layout, run, options));
+  }
+
+  /** The chain rules for verified envelopes, under the lock; refusals keep their input index. */
+  async #ingestChecked(checked: ReadonlyArray<DecodeResult<FeedEnvelope>>): Promise<ReceiveManyResult> {
+    const refused: Array<{ index: number; error: P2pbError }> = [];
+    const valid: Array<{ index: number; envelope: FeedEnvelope }> = [];
+    checked.forEach((result, index) => {
+      if (result.ok) valid.push({ index, envelope: result.value });
+      else refused.push({ index, error: result.error });
+    });
     const outcomes = await this.#withLock(() => this.#ingest(valid.map((c) => c.envelope)));
     let appended = 0;
     let held = 0;

@@ -80,6 +80,8 @@ export type {
   FeedSnapshot,
   ParsedEnvelope,
 } from './codec.ts';
+export { compactRun, openRun } from './run.ts';
+export type { EnvelopeRun, EnvelopeRunEntry } from './run.ts';
 export { Feed, createFeed } from './feed.ts';
 export type {
   FeedEnvelopeEvent,
