@@ -1,10 +1,13 @@
 import { KiB, MiB, MINUTE, SECOND } from '../util/time.ts';
 
-/** `/p2pb/<networkId>/sync/1.0.0`: the protocol name part and version. */
+/**
+ * `/p2pb/<networkId>/sync/2.0.0`: the protocol name part and version. 2.0.0 (wire `v: 2`) sends
+ * envelopes as compact runs; 1.0.0 sent each envelope whole and is not spoken any more.
+ */
 export const SYNC_PROTOCOL_NAME = 'sync';
-export const SYNC_PROTOCOL_VERSION = '1.0.0';
+export const SYNC_PROTOCOL_VERSION = '2.0.0';
 /** `v` of every sync message. */
-export const SYNC_WIRE_VERSION = 1;
+export const SYNC_WIRE_VERSION = 2;
 
 /** Largest sync message (length prefix checked before the body is read): one batch. */
 export const MAX_SYNC_MESSAGE_BYTES = 4 * MiB + 64 * KiB;

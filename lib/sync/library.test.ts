@@ -4,6 +4,7 @@ import { createSigningKey, encodePublicKey, generateKeyPair } from '../identity/
 import { MemoryFeedStore } from '../store/index.ts';
 import { createMemoryLogger } from '../util/log.ts';
 import { expectCode } from '../util/test-errors.ts';
+import { compactRun } from '../feeds/index.ts';
 import { FeedLibrary } from './library.ts';
 import { textUpdate } from './test-support.ts';
 
@@ -34,5 +35,39 @@ describe('FeedLibrary', () => {
     Y.applyUpdate(after, (await library.state(feed)).update);
     expect(after.getText('t').toString()).toBe('kept;more;');
     await library.close();
+  });
+
+  it('receives compact runs as sync sends them, and refuses a tampered one leaving store and document unchanged', async () => {
+    const { secretKey } = await generateKeyPair();
+    const signer = await createSigningKey(secretKey);
+    const author = encodePublicKey(signer.publicKey);
+    const feed = `${author}/notes`;
+    const start = async (own: boolean) => {
+      const store = new MemoryFeedStore();
+      await store.start();
+      return new FeedLibrary({ store, log: createMemoryLogger(), signerFor: () => (own ? signer : undefined), keeps: () => own });
+    };
+    const writer = await start(true);
+    const doc = new Y.Doc();
+    for (const text of ['one;', 'two;', 'three;']) await writer.write(author, 'notes', textUpdate(text, doc));
+    const served = await writer.pull(feed, 0, 256);
+    const reader = await start(false);
+    const first = await reader.receive(feed, { snapshot: null, run: compactRun(served.envelopes.slice(0, 1)) });
+    expect(first).toMatchObject({ appended: 1, refused: [] });
+
+    const run = compactRun(served.envelopes.slice(1));
+    const entries = run.entries.map((e, i) => (i === 0 ? { ...e, timestamp: e.timestamp + 1 } : e));
+    const refused = await reader.receive(feed, { snapshot: null, run: { ...run, entries } });
+    expect(refused.appended).toBe(0);
+    expect(refused.refused.map((e) => e.code)).toEqual(['BAD_ENVELOPE_SIGNATURE', 'BAD_ENVELOPE_SIGNATURE']);
+    expect((await reader.head(feed))?.seq).toBe(1);
+    expect((await reader.doc(feed)).getText('t').toString()).toBe('one;');
+
+    expect(await reader.receive(feed, { snapshot: null, run })).toMatchObject({ appended: 2, refused: [] });
+    expect((await reader.doc(feed)).getText('t').toString()).toBe('one;two;three;');
+    // What the reader stored (and would re-serve) is what the author signed, byte for byte.
+    expect((await reader.pull(feed, 0, 256)).envelopes).toEqual(served.envelopes);
+    await writer.close();
+    await reader.close();
   });
 });

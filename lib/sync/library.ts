@@ -5,7 +5,17 @@
  * received — is announced to listeners (push subscriptions, apps).
  */
 import * as Y from 'yjs';
-import { createFeed, feedIdOf, parseFeedId, checkYjsUpdate, type Feed, type FeedEnvelopeEvent, type FeedSigner } from '../feeds/index.ts';
+import {
+  createFeed,
+  feedIdOf,
+  parseFeedId,
+  checkYjsUpdate,
+  type EnvelopeRun,
+  type Feed,
+  type FeedEnvelopeEvent,
+  type FeedSigner,
+  type ReceiveManyResult,
+} from '../feeds/index.ts';
 import { pullFeed, type PullResult } from '../feeds/pull.ts';
 import type { FeedHead, FeedStore, Ownership } from '../store/index.ts';
 import { P2pbError } from '../util/errors.ts';
@@ -115,8 +125,14 @@ export class FeedLibrary {
     return opening;
   }
 
-  /** Applies a batch from a peer: snapshot first, then envelopes, each verified by lib/feeds. */
-  async receive(id: string, batch: { snapshot: Uint8Array | null; envelopes: readonly Uint8Array[] }): Promise<ReceivedBatch> {
+  /**
+   * Applies a batch from a peer: snapshot first, then envelopes — a compact run (what sync
+   * sends) or whole envelopes — each rebuilt if need be and verified by lib/feeds.
+   */
+  async receive(
+    id: string,
+    batch: { snapshot: Uint8Array | null; run?: EnvelopeRun | null; envelopes?: readonly Uint8Array[] },
+  ): Promise<ReceivedBatch> {
     this.#init.checkAuthor?.(encodePublicKey(parseFeedId(id).author));
     const feed = await this.feed(id);
     const refused: P2pbError[] = [];
@@ -129,9 +145,11 @@ export class FeedLibrary {
       }
     }
     let appended = 0;
-    if (batch.envelopes.length > 0) {
-      const result = await feed.receiveMany(batch.envelopes);
-      appended = result.appended;
+    const results: ReceiveManyResult[] = [];
+    if (batch.run) results.push(await feed.receiveRun(batch.run));
+    if (batch.envelopes && batch.envelopes.length > 0) results.push(await feed.receiveMany(batch.envelopes));
+    for (const result of results) {
+      appended += result.appended;
       for (const { error } of result.refused) {
         if (error.code === 'STORAGE_FULL') throw error;
         // An envelope we already hold is not a refusal worth reporting.

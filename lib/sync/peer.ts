@@ -1,13 +1,15 @@
 /**
  * Both ends of one sync stream. The server answers from a FeedSource (what this peer holds and
- * may serve in this network); the client functions send one request and read its answer.
- * Nothing here verifies envelopes: the receiving FeedLibrary does, before anything is stored.
+ * may serve in this network), sending stored envelopes as compact runs; the client functions
+ * send one request and read its answer. Nothing here verifies envelopes: the receiving
+ * FeedLibrary rebuilds and checks them, before anything is stored.
  */
 import type { Connection, Stream } from '@libp2p/interface';
 import { lpStream } from '@libp2p/utils';
 import { P2pbError } from '../util/errors.ts';
 import type { Logger } from '../util/log.ts';
 import type { PullResult } from '../feeds/pull.ts';
+import { compactRun, type EnvelopeRun } from '../feeds/index.ts';
 import { MAX_PUSH_ENVELOPES, MAX_PUSH_QUEUE_BYTES, MAX_SYNC_MESSAGE_BYTES, PULL_BATCH_ENVELOPES, SYNC_REQUEST_TIMEOUT } from './constants.ts';
 import { FeedNotFoundError, NotAHostError, SyncFailedError, SyncMalformedMessageError, SyncMessageTooLargeError, SyncRefusedError, SyncTimeoutError } from './errors.ts';
 import { decodeSyncMessage, encodeSyncMessage } from './wire.ts';
@@ -91,7 +93,7 @@ export async function serveSyncStream(
           t: 'batch',
           feed: request.feed,
           snapshot: result.snapshot,
-          envelopes: result.envelopes,
+          run: result.envelopes.length > 0 ? compactRun(result.envelopes) : null,
           head: result.head ? { seq: result.head.seq, hash: result.head.hash } : null,
         };
         break;
@@ -124,7 +126,7 @@ async function serveSubscription(
   remotePeer: string,
   options: { log?: Logger; signal?: AbortSignal },
 ): Promise<void> {
-  const queue: Array<{ feed: string; bytes: Uint8Array }> = [];
+  const queue: Array<{ feed: string; seq: number; bytes: Uint8Array }> = [];
   let queued = 0;
   let wake: (() => void) | null = null;
   let closed = false;
@@ -132,9 +134,9 @@ async function serveSubscription(
     closed = true;
     wake?.();
   };
-  const unsubscribe = source.onEnvelope((feed, _seq, bytes) => {
+  const unsubscribe = source.onEnvelope((feed, seq, bytes) => {
     if (closed || !queryCovers(query, feed)) return;
-    queue.push({ feed, bytes });
+    queue.push({ feed, seq, bytes });
     queued += bytes.length;
     if (queued > MAX_PUSH_QUEUE_BYTES) {
       options.log?.warn('sync: subscriber', remotePeer, 'is not keeping up; closing its subscription');
@@ -153,17 +155,24 @@ async function serveSubscription(
         wake = null;
         continue;
       }
-      // One message per feed run: consecutive envelopes of one feed travel together.
-      const feed = queue[0]!.feed;
+      // One message per run: consecutive envelopes of one feed travel together (a snapshot
+      // that moved the head on leaves a gap: what follows it starts a new run).
+      const { feed, seq } = queue[0]!;
       const envelopes: Uint8Array[] = [];
       let bytes = 0;
-      while (queue.length > 0 && queue[0]!.feed === feed && envelopes.length < MAX_PUSH_ENVELOPES && bytes + queue[0]!.bytes.length <= MAX_SYNC_MESSAGE_BYTES - 1024) {
+      while (
+        queue.length > 0 &&
+        queue[0]!.feed === feed &&
+        queue[0]!.seq === seq + envelopes.length &&
+        envelopes.length < MAX_PUSH_ENVELOPES &&
+        (envelopes.length === 0 || bytes + queue[0]!.bytes.length <= MAX_SYNC_MESSAGE_BYTES - 1024)
+      ) {
         const next = queue.shift()!;
         bytes += next.bytes.length;
         envelopes.push(next.bytes);
       }
       queued -= bytes;
-      await lp.write(encodeSyncMessage({ t: 'push', feed, envelopes }));
+      await lp.write(encodeSyncMessage({ t: 'push', feed, run: compactRun(envelopes) }));
     }
   } catch (error) {
     if (!closed) options.log?.debug?.('sync: subscription to', remotePeer, 'ended:', (error as Error)?.message ?? error);
@@ -222,7 +231,7 @@ export async function requestDelegate(stream: Stream, delegation: Uint8Array, si
 
 export interface SubscriptionHandlers {
   onHeads(heads: Head[]): void | Promise<void>;
-  onPush(feed: string, envelopes: Uint8Array[]): void | Promise<void>;
+  onPush(feed: string, run: EnvelopeRun): void | Promise<void>;
 }
 
 /**
@@ -254,7 +263,7 @@ export async function runSubscription(stream: Stream, query: FeedQuery, handlers
       } else {
         if (message.t !== 'push') throw new SyncMalformedMessageError(`expected push, got ${message.t}`);
         if (!queryCovers(query, message.feed)) throw new SyncMalformedMessageError(`pushed ${message.feed}, which was not asked for`);
-        await handlers.onPush(message.feed, message.envelopes);
+        await handlers.onPush(message.feed, message.run);
       }
     }
   } finally {

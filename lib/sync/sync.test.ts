@@ -78,7 +78,7 @@ describe('feed sync between peers', () => {
 
     // One pull answer is one bounded batch…
     const batch = await requestPull(await b.sync.openStream(a.node.peerId), feed, 0);
-    expect(batch.envelopes.length).toBe(256);
+    expect(batch.run?.entries.length).toBe(256);
     expect(batch.head?.seq).toBe(300);
     // …and pull() keeps asking until it reaches the holder's head.
     const pulled = await b.sync.pull(a.node.peerId, feed);

@@ -1,5 +1,5 @@
 /**
- * Sync in one network (`/p2pb/<networkId>/sync/1.0.0`, members only in a closed network): serves
+ * Sync in one network (`/p2pb/<networkId>/sync/2.0.0`, members only in a closed network): serves
  * what this peer holds to whoever asks, pulls feeds from their holders, and keeps push
  * subscriptions to the authors it follows — resumed after every disconnect. Holders are found
  * the way DESIGN.md says: the author's signed address record first (their devices, then their
@@ -212,7 +212,7 @@ export class FeedSync {
     for (let round = 0; round < MAX_PULL_ROUNDS; round++) {
       const after = total.head?.seq ?? 0;
       const batch = await requestPull(await this.#stream(peer, signal), feed, after, signal);
-      if (batch.snapshot === null && batch.envelopes.length === 0) break;
+      if (batch.snapshot === null && batch.run === null) break;
       const result = await library.receive(feed, batch);
       this.markReceived(feed);
       total = { ...result, appended: total.appended + result.appended, refused: [...total.refused, ...result.refused] };
@@ -385,8 +385,8 @@ class FollowState implements Follow {
           }
           this.#resolveReady();
         },
-        onPush: async (feed, envelopes) => {
-          const result = await this.#library.receive(feed, { snapshot: null, envelopes });
+        onPush: async (feed, run) => {
+          const result = await this.#library.receive(feed, { snapshot: null, run });
           this.#sync.markReceived(feed);
           if (result.gapAfter !== null || result.refused.some((e) => e.code === 'OUT_OF_CHAIN')) {
             await this.#sync.pull(peer, feed, signal);

@@ -1,12 +1,15 @@
 /**
  * The sync wire (docs/sync.md): unsigned-varint length prefix, then one CBOR map
- * `{ v: 1, t: <type>, …fields }`. A stream carries one request and its answer (pull, heads,
+ * `{ v: 2, t: <type>, …fields }`. A stream carries one request and its answer (pull, heads,
  * delegate), or one subscribe followed by the server's heads and then push messages for as long
- * as the stream stays open. Envelopes and snapshots travel as the signed bytes and are verified
- * by lib/feeds on arrival; this module checks only shape and limits.
+ * as the stream stays open. Snapshots travel as their signed bytes, envelopes as compact runs
+ * (lib/feeds/run.ts: the receiver rebuilds each envelope's signed bytes); lib/feeds verifies
+ * both on arrival. This module checks only shape and limits.
  */
 import { decodeCanonical, encodeCanonical, CanonicalCborError } from '../util/cbor.ts';
-import { FEED_NAME_PATTERN, HASH_BYTES, MAX_ENVELOPE_BYTES, MAX_SNAPSHOT_BYTES } from '../feeds/constants.ts';
+import { FEED_NAME_PATTERN, FIRST_SEQ, HASH_BYTES, MAX_ENVELOPE_BYTES, MAX_SNAPSHOT_BYTES } from '../feeds/constants.ts';
+import type { EnvelopeRun, EnvelopeRunEntry } from '../feeds/index.ts';
+import { SIGNATURE_LENGTH } from '../identity/index.ts';
 import {
   MAX_HEADS,
   MAX_PUSH_ENVELOPES,
@@ -43,8 +46,8 @@ export type SyncRequest =
 
 export type SyncResponse =
   | { t: 'heads'; heads: Head[] }
-  | { t: 'batch'; feed: string; snapshot: Uint8Array | null; envelopes: Uint8Array[]; head: { seq: number; hash: Uint8Array } | null }
-  | { t: 'push'; feed: string; envelopes: Uint8Array[] }
+  | { t: 'batch'; feed: string; snapshot: Uint8Array | null; run: EnvelopeRun | null; head: { seq: number; hash: Uint8Array } | null }
+  | { t: 'push'; feed: string; run: EnvelopeRun }
   | { t: 'ok' }
   | { t: 'error'; code: string; message: string };
 
@@ -64,8 +67,8 @@ const FIELDS: Record<string, readonly string[]> = {
   pull: ['feed', 'after', 'limit'],
   subscribe: ['feeds', 'authors'],
   delegate: ['delegation'],
-  batch: ['feed', 'snapshot', 'envelopes', 'head'],
-  push: ['feed', 'envelopes'],
+  batch: ['feed', 'snapshot', 'run', 'head'],
+  push: ['feed', 'run'],
   ok: [],
   error: ['code', 'message'],
 };
@@ -81,9 +84,12 @@ export function encodeSyncMessage(message: SyncMessage): Uint8Array {
       Object.assign(wire, {
         feed: message.feed,
         snapshot: message.snapshot,
-        envelopes: message.envelopes,
+        run: message.run === null ? null : runValue(message.run),
         head: message.head === null ? null : [message.head.seq, message.head.hash],
       });
+      break;
+    case 'push':
+      Object.assign(wire, { feed: message.feed, run: runValue(message.run) });
       break;
     case 'error':
       Object.assign(wire, { code: message.code.slice(0, 64), message: message.message.slice(0, MAX_SYNC_ERROR_MESSAGE_LENGTH) });
@@ -97,6 +103,9 @@ export function encodeSyncMessage(message: SyncMessage): Uint8Array {
   if (bytes.length > MAX_SYNC_MESSAGE_BYTES) throw new SyncMessageTooLargeError(bytes.length, MAX_SYNC_MESSAGE_BYTES);
   return bytes;
 }
+
+/** A run on the wire: `[seq, prev, [[timestamp, update, signature], …]]`. */
+const runValue = (run: EnvelopeRun): unknown[] => [run.seq, run.prev, run.entries.map((e) => [e.timestamp, e.update, e.signature])];
 
 const bad = (message: string) => new SyncMalformedMessageError(message);
 
@@ -124,6 +133,26 @@ function hash(value: unknown, at: string): Uint8Array {
 function blob(value: unknown, at: string, max: number): Uint8Array {
   if (!(value instanceof Uint8Array) || value.length === 0 || value.length > max) throw bad(`${at}: expected 1..${max} bytes`);
   return value;
+}
+function bytesOf(value: unknown, at: string, length: number): Uint8Array {
+  if (!(value instanceof Uint8Array) || value.length !== length) throw bad(`${at}: expected ${length} bytes`);
+  return value;
+}
+/** A compact run's shape and limits; its contents are lib/feeds' to check (openRun). */
+function run(value: unknown, at: string, max: number): EnvelopeRun {
+  if (!Array.isArray(value) || value.length !== 3) throw bad(`${at}: expected [seq, prev, entries]`);
+  const first = seq(value[0], `${at}.seq`);
+  if (first < FIRST_SEQ) throw bad(`${at}.seq: sequences start at ${FIRST_SEQ}`);
+  const entries = list(value[2], `${at}.entries`, max, (item, where): EnvelopeRunEntry => {
+    if (!Array.isArray(item) || item.length !== 3) throw bad(`${where}: expected [timestamp, update, signature]`);
+    return {
+      timestamp: seq(item[0], `${where}.timestamp`),
+      update: blob(item[1], `${where}.update`, MAX_ENVELOPE_BYTES),
+      signature: bytesOf(item[2], `${where}.signature`, SIGNATURE_LENGTH),
+    };
+  });
+  if (entries.length === 0) throw bad(`${at}.entries: a run holds at least one envelope`);
+  return { seq: first, prev: hash(value[1], `${at}.prev`), entries };
 }
 function query(message: Record<string, unknown>): FeedQuery {
   const q = {
@@ -188,12 +217,12 @@ export function decodeSyncMessage(bytes: Uint8Array, direction: 'request' | 'res
         t,
         feed: feedId(m.feed, 'feed'),
         snapshot: m.snapshot === null ? null : blob(m.snapshot, 'snapshot', MAX_SNAPSHOT_BYTES),
-        envelopes: list(m.envelopes, 'envelopes', PULL_BATCH_ENVELOPES, (e, at) => blob(e, at, MAX_ENVELOPE_BYTES)),
+        run: m.run === null ? null : run(m.run, 'run', PULL_BATCH_ENVELOPES),
         head,
       };
     }
     case 'push':
-      return { t, feed: feedId(m.feed, 'feed'), envelopes: list(m.envelopes, 'envelopes', MAX_PUSH_ENVELOPES, (e, at) => blob(e, at, MAX_ENVELOPE_BYTES)) };
+      return { t, feed: feedId(m.feed, 'feed'), run: run(m.run, 'run', MAX_PUSH_ENVELOPES) };
     case 'ok':
       return { t };
     default: {
