@@ -5,6 +5,7 @@ import { MemoryFeedStore } from '../store/index.ts';
 import { createMemoryLogger } from '../util/log.ts';
 import { expectCode } from '../util/test-errors.ts';
 import { compactRun } from '../feeds/index.ts';
+import { PULL_BATCH_BYTES } from './constants.ts';
 import { FeedLibrary } from './library.ts';
 import { textUpdate } from './test-support.ts';
 
@@ -69,5 +70,23 @@ describe('FeedLibrary', () => {
     expect((await reader.pull(feed, 0, 256)).envelopes).toEqual(served.envelopes);
     await writer.close();
     await reader.close();
+  });
+
+  it('serves a pull in one bounded batch: at most PULL_BATCH_BYTES of envelopes (always at least one)', async () => {
+    const { secretKey } = await generateKeyPair();
+    const signer = await createSigningKey(secretKey);
+    const author = encodePublicKey(signer.publicKey);
+    const store = new MemoryFeedStore();
+    await store.start();
+    const library = new FeedLibrary({ store, log: createMemoryLogger(), signerFor: () => signer, keeps: () => true });
+    const doc = new Y.Doc();
+    const big = 900 * 1024; // three envelopes of ~0.9 MiB: two fit in 2 MiB, three do not
+    for (const c of ['a', 'b', 'c']) await library.write(author, 'big', textUpdate(c.repeat(big), doc));
+    const feed = `${author}/big`;
+    const first = await library.pull(feed, 0, 256);
+    expect(first.envelopes.length).toBe(2);
+    expect(first.envelopes.reduce((n, e) => n + e.length, 0)).toBeLessThanOrEqual(PULL_BATCH_BYTES);
+    expect((await library.pull(feed, 2, 256)).envelopes.length).toBe(1);
+    await library.close();
   });
 });

@@ -22,7 +22,7 @@ import { P2pbError } from '../util/errors.ts';
 import { decodePublicKey, encodePublicKey } from '../identity/index.ts';
 import type { Logger } from '../util/log.ts';
 import type { FeedQuery, Head } from './wire.ts';
-import { MAX_HEADS } from './constants.ts';
+import { MAX_HEADS, PULL_BATCH_BYTES } from './constants.ts';
 
 /** Open feeds kept in memory (with their documents); the least recently used one closes first. */
 export const MAX_OPEN_FEEDS = 64;
@@ -228,8 +228,9 @@ export class FeedLibrary {
     return heads;
   }
 
+  /** One bounded batch for a peer: at most `limit` envelopes and PULL_BATCH_BYTES of them (docs/sync.md). */
   pull(id: string, after: number, limit: number, signal?: AbortSignal): Promise<PullResult> {
-    return pullFeed(this.store, id, after, { limit, ...(signal ? { signal } : {}) });
+    return pullFeed(this.store, id, after, { limit, maxBytes: PULL_BATCH_BYTES, ...(signal ? { signal } : {}) });
   }
 
   async close(): Promise<void> {
