@@ -41,6 +41,13 @@ export const MAX_HELD_ENVELOPES = 256;
 /** …and their total size (bytes). Past either limit an early envelope is refused (OUT_OF_CHAIN). */
 export const MAX_HELD_BYTES = 4 * MiB;
 
+/**
+ * A received run is stored and applied in chunks of this many envelopes, each as soon as its
+ * signatures are checked, so the document takes the first envelopes while WebCrypto (off the
+ * main thread) still checks the later ones. Each chunk is one store write.
+ */
+export const RUN_INGEST_CHUNK = 64;
+
 /** Envelopes read from the store per batch when a feed loads or serves. */
 export const LOAD_BATCH_ENVELOPES = 512;
 /** Bytes read from the store per batch when a feed loads or serves. */

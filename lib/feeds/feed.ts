@@ -23,16 +23,16 @@ import {
 } from './codec.ts';
 import type { DecodeResult, EnvelopeLayout, FeedEnvelope, FeedId, FeedSigner, ParsedEnvelope } from './codec.ts';
 import { readEnvelope } from './envelope-bytes.ts';
-import { openRun } from './run.ts';
+import { checkRun } from './run.ts';
 import type { EnvelopeRun } from './run.ts';
-import { LOAD_BATCH_BYTES, LOAD_BATCH_ENVELOPES, MAX_HELD_BYTES, MAX_HELD_ENVELOPES, MAX_UPDATE_BYTES } from './constants.ts';
+import { LOAD_BATCH_BYTES, LOAD_BATCH_ENVELOPES, MAX_HELD_BYTES, MAX_HELD_ENVELOPES, MAX_UPDATE_BYTES, RUN_INGEST_CHUNK } from './constants.ts';
 import {
   EmptyFeedError,
   EnvelopeTooLargeError,
   FeedNotStartedError,
-  MalformedEnvelopeError,
   FeedNotWritableError,
   ForkDetectedError,
+  MalformedEnvelopeError,
   OutOfChainError,
   ReplayedEnvelopeError,
   SignerMismatchError,
@@ -388,21 +388,41 @@ export class Feed extends EventTarget {
   /**
    * Receives a compact run of this feed's envelopes (run.ts): each is rebuilt from this feed's
    * author and name, the run's sequence and the envelope before it, then checked like any
-   * envelope (signature, Yjs, chain). Refusals are reported by entry index, never thrown.
+   * envelope (signature, Yjs, chain). A run is consecutive, so it is stored and applied in
+   * chunks of RUN_INGEST_CHUNK, each as soon as its signatures are checked. Refusals are
+   * reported by entry index, never thrown.
    * @throws MalformedEnvelopeError when `run` has no list of entries
    */
   async receiveRun(run: EnvelopeRun, options: { signal?: AbortSignal } = {}): Promise<ReceiveManyResult> {
     this.#requireStarted();
-    return this.#ingestChecked(await openRun(this.#layout, run, options));
+    const checks = checkRun(this.#layout, run);
+    const total: ReceiveManyResult = { appended: 0, held: 0, refused: [], head: this.head(), gapAfter: this.gapAfter() };
+    try {
+      for (let from = 0; from < checks.length; from += RUN_INGEST_CHUNK) {
+        const chunk = await Promise.all(checks.slice(from, from + RUN_INGEST_CHUNK));
+        options.signal?.throwIfAborted();
+        const result = await this.#ingestChecked(chunk, from);
+        total.appended += result.appended;
+        total.held += result.held;
+        total.refused.push(...result.refused);
+        Object.assign(total, { head: result.head, gapAfter: result.gapAfter });
+      }
+    } finally {
+      for (const check of checks) check.catch(() => {}); // left unread after an abort
+    }
+    return total;
   }
 
-  /** The chain rules for verified envelopes, under the lock; refusals keep their input index. */
-  async #ingestChecked(checked: ReadonlyArray<DecodeResult<FeedEnvelope>>): Promise<ReceiveManyResult> {
+  /**
+   * The chain rules for verified envelopes, under the lock; refusals keep their input index
+   * (plus `offset`, for a chunk of a longer input).
+   */
+  async #ingestChecked(checked: ReadonlyArray<DecodeResult<FeedEnvelope>>, offset = 0): Promise<ReceiveManyResult> {
     const refused: Array<{ index: number; error: P2pbError }> = [];
     const valid: Array<{ index: number; envelope: FeedEnvelope }> = [];
     checked.forEach((result, index) => {
-      if (result.ok) valid.push({ index, envelope: result.value });
-      else refused.push({ index, error: result.error });
+      if (result.ok) valid.push({ index: offset + index, envelope: result.value });
+      else refused.push({ index: offset + index, error: result.error });
     });
     const outcomes = await this.#withLock(() => this.#ingest(valid.map((c) => c.envelope)));
     let appended = 0;

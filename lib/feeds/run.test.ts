@@ -150,6 +150,35 @@ describe('a feed receiving runs', () => {
   });
 });
 
+describe('a long run', () => {
+  it('is stored and applied chunk by chunk, and a refusal past the first chunk keeps its index', async () => {
+    const store = new MemoryFeedStore();
+    await store.start();
+    const source = createFeed({ store, author: alice.publicKey, name: 'long', signer: alice });
+    await source.start();
+    for (let i = 0; i < 150; i++) source.doc!.getText('t').insert(0, `${i};`);
+    await source.flush();
+    const envelopes = (await source.pull(0, { limit: 1000 })).envelopes;
+    expect(envelopes.length).toBe(150);
+    const readerStore = new MemoryFeedStore();
+    await readerStore.start();
+    const reader = createFeed({ store: readerStore, author: alice.publicKey, name: 'long' });
+    await reader.start();
+    const appends: number[] = [];
+    const append = readerStore.append.bind(readerStore);
+    readerStore.append = async (id, entries, options) => (appends.push(entries.length), append(id, entries, options));
+    const run = compactRun(envelopes);
+    const result = await reader.receiveRun(withEntry(run, 100, { timestamp: run.entries[100]!.timestamp + 1 }));
+    expect(result.appended).toBe(100);
+    expect(result.refused.map((r) => r.index)).toEqual(Array.from({ length: 50 }, (_, i) => 100 + i));
+    expect(new Set(result.refused.map((r) => r.error.code))).toEqual(new Set(['BAD_ENVELOPE_SIGNATURE']));
+    expect(result.head?.seq).toBe(100);
+    expect(appends).toEqual([64, 36]); // chunks of RUN_INGEST_CHUNK: one store write each
+    expect(await reader.receiveRun(compactRun(envelopes.slice(100)))).toMatchObject({ appended: 50, refused: [] });
+    expect(reader.doc!.getText('t').toString()).toBe(source.doc!.getText('t').toString());
+  });
+});
+
 describe('fuzz', () => {
   const prng = (seed: number) => () => {
     seed = (seed + 0x6d2b79f5) | 0;

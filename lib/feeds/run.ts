@@ -83,6 +83,18 @@ export async function openRun(
   options: { signal?: AbortSignal } = {},
 ): Promise<Array<DecodeResult<FeedEnvelope>>> {
   options.signal?.throwIfAborted();
+  const results = await Promise.all(checkRun(layout, run));
+  options.signal?.throwIfAborted();
+  return results;
+}
+
+/**
+ * openRun's work, one promise per entry (in order), each settling as soon as that entry is
+ * checked: for a caller that ingests the first entries while later ones are still checked.
+ * The promises never reject for a refusal (only for a bug).
+ * @throws MalformedEnvelopeError when `run` has no list of entries
+ */
+export function checkRun(layout: EnvelopeLayout, run: EnvelopeRun): Array<Promise<DecodeResult<FeedEnvelope>>> {
   if (!Array.isArray(run?.entries)) throw new MalformedEnvelopeError('a run has a list of entries');
   // Each signature check starts as soon as its envelope is rebuilt (WebCrypto works off the
   // main thread in browsers), while the next one is being rebuilt and hashed.
@@ -114,9 +126,7 @@ export async function openRun(
       prev = null;
     }
   }
-  const results = await Promise.all(checks);
-  options.signal?.throwIfAborted();
-  return results;
+  return checks;
 }
 
 /** The author's signature over the rebuilt signed part, then the Yjs bytes: as for any envelope. */
