@@ -118,22 +118,36 @@ function storageFullBanner(storage: StorageView | null, linkToData: boolean): HT
   );
 }
 
+/**
+ * Forms built once and kept across redraws: the popup redraws on every state event (a peer
+ * connecting, the engine starting), and a form rebuilt between a person's typing and their click
+ * would swallow the click on a button no longer in the page.
+ */
+const kept = new Map<string, HTMLElement>();
+function keep(key: string, build: () => HTMLElement): HTMLElement {
+  let el = kept.get(key);
+  if (!el) kept.set(key, (el = build()));
+  return el;
+}
+
 // ---- identities -------------------------------------------------------------------------------
 
 function identitiesView(s: UiState): HTMLElement {
-  const name = h('input', { type: 'text', required: true, maxlength: 64, placeholder: 'Name of the new identity', testid: 'new-identity-name', autocomplete: 'off' });
   return h(
     'section',
     { class: 'stack' },
     h('ul', { class: 'list', testid: 'identities' }, ...s.identities.map((identity) => identityItem(identity, s.activeIdentity === identity.id))),
-    h(
-      'div',
-      { class: 'card' },
-      form('new-identity', [field('New identity (an alt: unlinkable to your others)', name)], 'Create', async () => {
-        await ui.request('identity.create', { displayName: name.value.trim() });
-        name.value = '';
-      }),
-    ),
+    keep('new-identity', () => {
+      const name = h('input', { type: 'text', required: true, maxlength: 64, placeholder: 'Name of the new identity', testid: 'new-identity-name', autocomplete: 'off' });
+      return h(
+        'div',
+        { class: 'card' },
+        form('new-identity', [field('New identity (an alt: unlinkable to your others)', name)], 'Create', async () => {
+          await ui.request('identity.create', { displayName: name.value.trim() });
+          name.value = '';
+        }),
+      );
+    }),
   );
 }
 
@@ -187,7 +201,6 @@ function identityItem(identity: IdentityView, active: boolean): HTMLElement {
 // ---- networks ---------------------------------------------------------------------------------
 
 function networksView(s: UiState): HTMLElement {
-  const link = h('input', { type: 'text', required: true, placeholder: 'web+p2p:invite/…', testid: 'paste-link', autocomplete: 'off' });
   return h(
     'section',
     { class: 'stack' },
@@ -195,43 +208,54 @@ function networksView(s: UiState): HTMLElement {
       ? h('p', { class: 'empty', testid: 'networks-empty' }, 'You are in no network yet. Open an invite link, or paste one below.')
       : h('ul', { class: 'list', testid: 'networks' }, ...s.networks.map((network) => networkItem(network, s.identities))),
     createNetworkCard(s),
-    h(
-      'div',
-      { class: 'card' },
-      form('paste', [field('Open a web+p2p: link', link)], 'Open', async () => {
-        const value = link.value.trim();
-        if (!/^web\+p2p:/i.test(value)) throw new Error('That is not a web+p2p: link.');
-        await browser.tabs.create({ url: browser.runtime.getURL(`/link.html?link=${encodeURIComponent(value)}`) });
-        link.value = '';
-      }),
-    ),
+    keep('paste', () => {
+      const link = h('input', { type: 'text', required: true, placeholder: 'web+p2p:invite/…', testid: 'paste-link', autocomplete: 'off' });
+      return h(
+        'div',
+        { class: 'card' },
+        form('paste', [field('Open a web+p2p: link', link)], 'Open', async () => {
+          const value = link.value.trim();
+          if (!/^web\+p2p:/i.test(value)) throw new Error('That is not a web+p2p: link.');
+          await browser.tabs.create({ url: browser.runtime.getURL(`/link.html?link=${encodeURIComponent(value)}`) });
+          link.value = '';
+        }),
+      );
+    }),
   );
 }
 
 /** The always-on node last used to create a network, offered again next time. */
 const LAST_HOST_KEY = 'p2pb.lastHost';
 
+const joinAs = (s: UiState | null) => (s ? (s.identities.find((i) => i.id === s.activeIdentity) ?? s.identities[0]) : undefined);
+
 function createNetworkCard(s: UiState): HTMLElement {
-  const name = h('input', { type: 'text', required: true, maxlength: 64, placeholder: 'e.g. Book club', testid: 'network-name-input', autocomplete: 'off' });
-  const host = h('input', { type: 'text', required: true, placeholder: '/ip4/…/tcp/…/ws/p2p/12D3Koo…', testid: 'network-host', autocomplete: 'off', value: localStorage.getItem(LAST_HOST_KEY) ?? '' });
-  const closed = h('input', { type: 'checkbox', testid: 'network-closed', checked: true });
-  const identity = s.identities.find((i) => i.id === s.activeIdentity) ?? s.identities[0];
-  return h(
-    'div',
-    { class: 'card' },
-    h('h2', {}, 'Create a network'),
-    h('p', { class: 'muted' }, `You join it as ${identity?.displayName ?? 'your default identity'}. An always-on node hosts it: yours, or a community node that accepts new networks.`),
-    form('network-create', [
-      field('Name', name),
-      field('Always-on node (its front-door address)', host),
-      h('label', { class: 'check' }, closed, 'Closed: only people with the invite can join'),
-    ], 'Create network', async () => {
-      if (!identity) throw new Error('Create an identity first.');
-      await ui.request('network.create', { name: name.value.trim(), host: host.value.trim(), identity: identity.id, closed: closed.checked });
-      localStorage.setItem(LAST_HOST_KEY, host.value.trim());
-      name.value = '';
-    }),
-  );
+  const card = keep('network-create', () => {
+    const name = h('input', { type: 'text', required: true, maxlength: 64, placeholder: 'e.g. Book club', testid: 'network-name-input', autocomplete: 'off' });
+    const host = h('input', { type: 'text', required: true, placeholder: '/ip4/…/tcp/…/ws/p2p/12D3Koo…', testid: 'network-host', autocomplete: 'off', value: localStorage.getItem(LAST_HOST_KEY) ?? '' });
+    const closed = h('input', { type: 'checkbox', testid: 'network-closed', checked: true });
+    return h(
+      'div',
+      { class: 'card' },
+      h('h2', {}, 'Create a network'),
+      h('p', { class: 'muted', 'data-role': 'join-as' }),
+      form('network-create', [
+        field('Name', name),
+        field('Always-on node (its front-door address)', host),
+        h('label', { class: 'check' }, closed, 'Closed: only people with the invite can join'),
+      ], 'Create network', async () => {
+        // The identity active when the person clicks, not when the form was built.
+        const identity = joinAs(state);
+        if (!identity) throw new Error('Create an identity first.');
+        await ui.request('network.create', { name: name.value.trim(), host: host.value.trim(), identity: identity.id, closed: closed.checked });
+        localStorage.setItem(LAST_HOST_KEY, host.value.trim());
+        name.value = '';
+      }),
+    );
+  });
+  card.querySelector('[data-role="join-as"]')!.textContent =
+    `You join it as ${joinAs(s)?.displayName ?? 'your default identity'}. An always-on node hosts it: yours, or a community node that accepts new networks.`;
+  return card;
 }
 
 function networkItem(network: NetworkView, identities: IdentityView[]): HTMLElement {
