@@ -44,8 +44,14 @@ function act(action: () => Promise<unknown>, errorEl?: HTMLElement): void {
   });
 }
 
+/** What the last full redraw showed: most state events repeat it (a UI request, an engine tick), and a redraw for nothing can land between a person's typing and their click. */
+let drawn = '';
+
 function draw(): void {
   if (!state) return;
+  const view = JSON.stringify([state, tab, renaming, confirmingDelete, confirmingLeave, confirmingRevoke, [...hostingBusy], [...hostingErrors], showingQr]);
+  if (view === drawn) return;
+  drawn = view;
   drawStatus(state);
   render(headerActions);
   // A state event (the engine's networks changing) must not wipe what the person is typing.
