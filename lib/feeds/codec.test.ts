@@ -22,6 +22,7 @@ import {
 } from './index.ts';
 import vectors from './test-vectors.json' with { type: 'json' };
 import { caught, expectCode } from '../util/test-errors.ts';
+import { mulberry32 as prng } from '../util/prng.ts';
 
 const ALICE_SEED = fromHex(vectors.keys[0]!.seed);
 const alice = await createSigningKey(ALICE_SEED);
@@ -251,14 +252,6 @@ describe('refusing bad envelopes', () => {
 });
 
 describe('fuzz', () => {
-  /** mulberry32: a small seeded PRNG, so every run throws the same bytes. */
-  const prng = (seed: number) => () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-
   it('throws only named feed errors at thousands of random and mutated inputs', { timeout: 60_000 }, async () => {
     const random = prng(20260101);
     const bases = [fromHex(v1.encoded), fromHex(v2.encoded), fromHex(snapshotVector.encoded)];

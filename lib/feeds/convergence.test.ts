@@ -14,17 +14,9 @@ import { createSigningKey, getPublicKey } from '../identity/index.ts';
 import { MemoryFeedStore } from '../store/index.ts';
 import { createFeed } from './index.ts';
 import type { Feed, FeedEnvelopeEvent, PullResult } from './index.ts';
+import { mulberry32 as prng } from '../util/prng.ts';
 
 /** mulberry32 */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 type Message =
   | { kind: 'push'; from: number; to: number; feedId: string; bytes: Uint8Array }
   | { kind: 'pull'; from: number; to: number; feedId: string; after: number }

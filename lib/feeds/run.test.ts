@@ -8,6 +8,7 @@ import { expectCode } from '../util/test-errors.ts';
 import { FEED_ERROR_CODES, MAX_ENVELOPE_BYTES, ZERO_HASH, compactRun, createEnvelope, createFeed, envelopeLayout, openRun } from './index.ts';
 import type { EnvelopeRun, EnvelopeRunEntry, Feed } from './index.ts';
 import vectors from './test-vectors.json' with { type: 'json' };
+import { mulberry32 as prng } from '../util/prng.ts';
 
 const ALICE_SEED = fromHex(vectors.keys[0]!.seed);
 const alice = await createSigningKey(ALICE_SEED);
@@ -180,13 +181,6 @@ describe('a long run', () => {
 });
 
 describe('fuzz', () => {
-  const prng = (seed: number) => () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-
   it('a mutated run rebuilds only envelopes the author signed; everything else is a named refusal', { timeout: 60_000 }, async () => {
     const random = prng(20260104);
     const pick = (n: number) => Math.floor(random() * n);
