@@ -25,14 +25,19 @@ export function render(root: HTMLElement, ...children: Child[]): void {
 /**
  * render(), keeping what the person typed: the value (and checkbox state) of every form field
  * with a unique data-testid carries over to the field with the same testid in the new content,
- * and so does the focus. The popup redraws on every state event (a peer connecting); without
- * this, a name or passphrase half typed would vanish under the person's fingers.
+ * and so do the focus and the caret. The popup redraws on every state event (a peer connecting);
+ * without this, a name or passphrase half typed would vanish under the person's fingers.
+ *
+ * The content is built by `build`, after the fields are read: building it may already move a
+ * kept element (a form built once and reused) out of the page, which takes its focus away — and
+ * the keys typed next went to the page's body (the popup lost "ce at work" of "Alice at work").
  */
-export function renderKeepingInputs(root: HTMLElement, ...children: Child[]): void {
+export function renderKeepingInputs(root: HTMLElement, build: () => Child[]): void {
+  type Field = HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement;
   const fields = (el: ParentNode) => {
-    const byId = new Map<string, HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement>();
+    const byId = new Map<string, Field>();
     const seen = new Set<string>();
-    for (const field of el.querySelectorAll<HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement>('input[data-testid], textarea[data-testid], select[data-testid]')) {
+    for (const field of el.querySelectorAll<Field>('input[data-testid], textarea[data-testid], select[data-testid]')) {
       const id = field.dataset.testid!;
       if (seen.has(id)) byId.delete(id);
       else byId.set(id, field);
@@ -40,17 +45,40 @@ export function renderKeepingInputs(root: HTMLElement, ...children: Child[]): vo
     }
     return byId;
   };
-  const before = fields(root);
-  const focused = (document.activeElement as HTMLElement | null)?.dataset?.testid;
-  render(root, ...children);
+  const before = new Map([...fields(root)].map(([id, field]) => [id, { type: field.type, value: field.value, checked: (field as HTMLInputElement).checked }]));
+  const active = document.activeElement as Field | null;
+  const focused = active && root.contains(active) ? active.dataset?.testid : undefined;
+  const caret = focused ? selectionOf(active!) : null;
+  render(root, ...build());
   for (const [id, field] of fields(root)) {
     const old = before.get(id);
     if (!old || old.type !== field.type || field.type === 'file') continue;
-    if (field instanceof HTMLInputElement && (field.type === 'checkbox' || field.type === 'radio')) field.checked = (old as HTMLInputElement).checked;
+    if (field instanceof HTMLInputElement && (field.type === 'checkbox' || field.type === 'radio')) field.checked = old.checked;
     else if (field instanceof HTMLSelectElement) {
       if ([...field.options].some((o) => o.value === old.value)) field.value = old.value;
     } else if (old.value !== '' && field.value === field.defaultValue) field.value = old.value;
-    if (id === focused) field.focus();
+    if (id === focused && document.activeElement !== field) {
+      field.focus();
+      if (caret) restoreSelection(field, caret);
+    }
+  }
+}
+
+/** The caret (selection) of a text field; null for fields without one (checkboxes, selects…). */
+function selectionOf(field: Element): [number, number] | null {
+  try {
+    const { selectionStart, selectionEnd } = field as HTMLInputElement;
+    return selectionStart === null || selectionEnd === null ? null : [selectionStart, selectionEnd];
+  } catch {
+    return null; // input types without a selection throw
+  }
+}
+
+function restoreSelection(field: Element, [start, end]: [number, number]): void {
+  try {
+    (field as HTMLInputElement).setSelectionRange(start, end);
+  } catch {
+    // not a text field
   }
 }
 

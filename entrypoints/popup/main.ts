@@ -69,16 +69,19 @@ function draw(): void {
     h('button', { testid: 'open-apps', title: 'Open your apps', onclick: () => act(() => browser.tabs.create({ url: browser.runtime.getURL('/app.html') })) }, 'Apps'),
     h('button', { testid: 'lock', title: 'Lock the vault', onclick: () => act(() => ui.request('vault.lock')) }, 'Lock'),
   );
-  const tabs = h(
-    'nav',
-    { class: 'tabs', role: 'tablist' },
-    ...(['identities', 'networks', 'sites', 'moderation', 'data'] as const).map((t) =>
-      h('button', { role: 'tab', 'aria-selected': String(tab === t), testid: `tab-${t}`, onclick: () => ((tab = t), draw()) }, t[0]!.toUpperCase() + t.slice(1)),
-    ),
-  );
-  const body =
-    tab === 'identities' ? identitiesView(state) : tab === 'networks' ? networksView(state) : tab === 'sites' ? sitesView(state) : tab === 'moderation' ? moderationView(state) : dataView(state.storage);
-  renderKeepingInputs(app, storageFullBanner(state.storage, tab !== 'data'), tabs, h('p', { class: 'error', role: 'alert', testid: 'page-error' }), body);
+  const shown = state;
+  renderKeepingInputs(app, () => {
+    const tabs = h(
+      'nav',
+      { class: 'tabs', role: 'tablist' },
+      ...(['identities', 'networks', 'sites', 'moderation', 'data'] as const).map((t) =>
+        h('button', { role: 'tab', 'aria-selected': String(tab === t), testid: `tab-${t}`, onclick: () => ((tab = t), draw()) }, t[0]!.toUpperCase() + t.slice(1)),
+      ),
+    );
+    const body =
+      tab === 'identities' ? identitiesView(shown) : tab === 'networks' ? networksView(shown) : tab === 'sites' ? sitesView(shown) : tab === 'moderation' ? moderationView(shown) : dataView(shown.storage);
+    return [storageFullBanner(shown.storage, tab !== 'data'), tabs, h('p', { class: 'error', role: 'alert', testid: 'page-error' }), body];
+  });
 }
 
 /** Blocks, trusts, community lists and "show anyway": the options page's screen, with a way there. */
