@@ -95,6 +95,9 @@ declare global {
     p2p_unfollow: { params: { author: string }; result: null };
     p2p_following: { params?: undefined; result: string[] };
     p2p_query: { params: { name: string; sort: P2pSort; authors?: string[]; limit?: number }; result: P2pItem[] };
+    /** p2p_query kept live: the items now, then `queryUpdate` with all items each time they change. At most 16 per page. */
+    p2p_watchQuery: { params: { name: string; sort: P2pSort; authors?: string[]; limit?: number }; result: { id: string; items: P2pItem[] } };
+    p2p_unwatchQuery: { params: { id: string }; result: null };
     p2p_hidden: { params: { name: string; authors?: string[] }; result: P2pHiddenAuthor[] };
     p2p_explain: { params: { author: string }; result: P2pVerdict };
     /** Asks the person to show `author` despite their lists (a punch-through they confirm in a prompt). */
@@ -106,6 +109,8 @@ declare global {
     feedUpdate: P2pFeedUpdate;
     /** The person's moderation changed (a list, a block, "show anyway"): query again. */
     moderationChanged: { version: number };
+    /** A live query's items changed (p2p_watchQuery): all of them, in the sort's order. */
+    queryUpdate: { id: string; items: P2pItem[] };
   }
 
   /** Rejections carry `code`: 4001 refused, 4100 not granted, 4200 unknown method, -32602 bad params, or a named code (STORAGE_FULL…). */

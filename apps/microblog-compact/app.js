@@ -5,8 +5,8 @@
   let p2p = null;
   let me = null;
   const short = (key) => `${key.slice(0, 8)}…`;
-  async function render() {
-    const items = await p2p.request({ method: 'p2p_query', params: { name: 'posts', sort: SORT, limit: 1000 } });
+  let live = null;
+  function draw(items) {
     document.getElementById('list').replaceChildren(
       ...items.map((item) => {
         const li = document.createElement('li');
@@ -25,11 +25,11 @@
     if (p2p) return;
     p2p = event.detail.provider;
     me = (await p2p.request({ method: 'p2p_requestIdentity' })).publicKey;
-    p2p.on('feedUpdate', () => render());
-    for (const key of [me, ...(await p2p.request({ method: 'p2p_following' }))]) {
-      await p2p.request({ method: 'p2p_subscribeFeed', params: { author: key, name: 'posts' } });
-    }
-    await render();
+    // A live query: the engine sends the whole list again whenever it changes.
+    p2p.on('queryUpdate', (update) => update.id === live && draw(update.items));
+    const watched = await p2p.request({ method: 'p2p_watchQuery', params: { name: 'posts', sort: SORT, limit: 1000 } });
+    live = watched.id;
+    draw(watched.items);
   });
   window.dispatchEvent(new Event('p2p:requestProvider'));
 })();

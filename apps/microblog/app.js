@@ -29,6 +29,8 @@
   let replyTo = null;
   let items = [];
   let rendering = null;
+  /** The id of the live query (p2p_watchQuery) the timeline shows: the engine pushes its changes. */
+  let live = null;
 
   function showError(error) {
     $('error').hidden = !error;
@@ -37,15 +39,21 @@
 
   const call = (method, params) => p2p.request(params === undefined ? { method } : { method, params });
 
+  // (Re)starts the live timeline in the chosen order. From then on the engine sends the whole
+  // ordered timeline whenever it changes (a post arrives, a follow, moderation): no query per
+  // update, so a post shows one round trip sooner. One start at a time; asks during it make one more.
   async function render() {
-    // One query at a time; a burst of updates becomes one more query.
     if (rendering) return (rendering.again = true);
     rendering = { again: false };
     try {
       do {
         rendering.again = false;
         const sort = SORTS.find((s) => s.id === $('sort').value) || SORTS[0];
-        items = await call('p2p_query', { name: FEED, sort: { id: sort.id, keys: sort.keys }, limit: 1000 });
+        if (live) call('p2p_unwatchQuery', { id: live }).catch(() => {});
+        live = null;
+        const watched = await call('p2p_watchQuery', { name: FEED, sort: { id: sort.id, keys: sort.keys }, limit: 1000 });
+        live = watched.id;
+        items = watched.items;
         draw();
       } while (rendering.again);
     } catch (error) {
@@ -135,7 +143,6 @@
     const key = match[0];
     if (key === me) return;
     await call('p2p_follow', { author: key });
-    await call('p2p_subscribeFeed', { author: key, name: FEED });
     await drawFollowing();
   }
 
@@ -152,7 +159,6 @@
             'data-testid': 'mb-unfollow',
             onclick: async () => {
               await call('p2p_unfollow', { author: key });
-              await call('p2p_unsubscribeFeed', { author: key, name: FEED });
               await drawFollowing();
               await Promise.all([render(), drawHidden()]);
             },
@@ -187,11 +193,13 @@
     $('me').dataset.key = me;
     $('profile-link').textContent = `web+p2p:profile/${me}`;
     for (const sort of SORTS) $('sort').append(el('option', { value: sort.id }, sort.label));
-    p2p.on('feedUpdate', (update) => update.name === FEED && render());
-    p2p.on('moderationChanged', () => Promise.all([render(), drawHidden()]).catch(showError));
-    await call('p2p_subscribeFeed', { author: me, name: FEED });
+    p2p.on('queryUpdate', (update) => {
+      if (update.id !== live) return;
+      items = update.items;
+      draw();
+    });
+    p2p.on('moderationChanged', () => drawHidden().catch(showError));
     const following = await drawFollowing();
-    for (const key of following) await call('p2p_subscribeFeed', { author: key, name: FEED });
     const linked = /^#profile=(z6Mk[1-9A-HJ-NP-Za-km-z]{44})$/.exec(location.hash);
     if (linked) showProfile(linked[1], following);
     await Promise.all([render(), drawHidden()]);

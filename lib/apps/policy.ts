@@ -27,6 +27,8 @@ export const APP_METHOD_ACCESS: Readonly<Record<PageMethod, Access>> = {
   p2p_unfollow: 'none',
   p2p_following: 'none',
   p2p_query: 'read',
+  p2p_watchQuery: 'read',
+  p2p_unwatchQuery: 'none',
   p2p_hidden: 'read',
   p2p_explain: 'none',
   p2p_showAnyway: 'none',

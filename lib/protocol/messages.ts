@@ -81,6 +81,12 @@ export interface PageMethods {
   p2p_following: { params: undefined; result: string[] };
   /** Items of feed `name` from the identity and the authors it follows, ordered by `sort`. */
   p2p_query: { params: { name: string; sort: SortSpecView; authors?: string[]; limit?: number }; result: ItemView[] };
+  /**
+   * p2p_query kept live: its items now, then a `queryUpdate` event with the items each time
+   * they change (a feed of that name grew, follows or moderation changed). At most 16 per page.
+   */
+  p2p_watchQuery: { params: { name: string; sort: SortSpecView; authors?: string[]; limit?: number }; result: { id: string; items: ItemView[] } };
+  p2p_unwatchQuery: { params: { id: string }; result: null };
   /** Authors whose items p2p_query leaves out because the person's moderation blocks them, and why. */
   p2p_hidden: { params: { name: string; authors?: string[] }; result: HiddenAuthorView[] };
   /** Why the person's moderation decides what it does about `author`. */
@@ -103,6 +109,8 @@ export const PAGE_METHODS: readonly PageMethod[] = [
   'p2p_unfollow',
   'p2p_following',
   'p2p_query',
+  'p2p_watchQuery',
+  'p2p_unwatchQuery',
   'p2p_hidden',
   'p2p_explain',
   'p2p_showAnyway',
@@ -148,11 +156,13 @@ export interface ProviderEvents {
   identityChanged: IdentityGrantResult | null;
   /** A subscribed feed grew. */
   feedUpdate: FeedUpdateEvent;
-  /** The person's moderation changed (a list, a block, "show anyway"): query again. */
+  /** The person's moderation changed (a list, a block, "show anyway"): query again (live queries already do). */
   moderationChanged: { version: number };
+  /** The items of a live query (p2p_watchQuery) changed: all of them, in order. */
+  queryUpdate: { id: string; items: ItemView[] };
 }
 export type ProviderEventName = keyof ProviderEvents;
-export const PROVIDER_EVENTS: readonly ProviderEventName[] = ['identityChanged', 'feedUpdate', 'moderationChanged'];
+export const PROVIDER_EVENTS: readonly ProviderEventName[] = ['identityChanged', 'feedUpdate', 'moderationChanged', 'queryUpdate'];
 
 // ---------------------------------------------------------------------------------------------
 // page ⇄ bridge (window.postMessage). The page can forge anything here; the bridge accepts only

@@ -41,12 +41,15 @@ function scriptedPrompts() {
 let networks: { name: string; identity: string }[] = [];
 /** Feed calls the fake engine received, in order. */
 let feedCalls: { method: string; params: Record<string, unknown> }[] = [];
+/** What the fake engine's feed.query answers (a test sets it; each call gets a copy). */
+let queryItems: Record<string, unknown>[] = [];
 /** Moderation calls (other than explain) the fake engine received. */
 let modCalls: { method: string; params: Record<string, unknown> }[] = [];
 
 async function setup() {
   networks = [];
   feedCalls = [];
+  queryItems = [];
   modCalls = [];
   const local = new MemoryKeyValueStore();
   const session = new MemoryKeyValueStore();
@@ -73,6 +76,7 @@ async function setup() {
           feedCalls.push({ method, params });
           if (method === 'feed.write') return { seq: feedCalls.filter((c) => c.method === 'feed.write').length };
           if (method === 'feed.read') return { author: params.author, name: params.name, seq: 3, update: 'AAA', from: 'local' };
+          if (method === 'feed.query') return structuredClone(queryItems);
           return null;
         }
         throw new Error(`unexpected engine call ${method}`);
@@ -89,13 +93,27 @@ async function setup() {
     const [client, server] = portPair();
     service.connectPage(origin, server);
     const events: { event: string; data: unknown }[] = [];
+    const waiters: { event: string; count: number; resolve: () => void }[] = [];
+    /** Resolves once `count` events named `event` have arrived in all. */
+    const received = (event: string, count: number) =>
+      new Promise<void>((resolve) => {
+        waiters.push({ event, count, resolve });
+        check();
+      });
+    const check = () => {
+      for (const w of waiters.splice(0)) {
+        if (events.filter((e) => e.event === w.event).length >= w.count) w.resolve();
+        else waiters.push(w);
+      }
+    };
     const rpc = createPortClient<import('../protocol/index.ts').PageMethods, Record<string, unknown>>(client);
     const port: PortLike = client;
     port.onMessage((m) => {
       const msg = m as { type?: string; event?: string; data?: unknown };
       if (msg.type === 'event') events.push({ event: msg.event!, data: msg.data });
+      check();
     });
-    return { rpc, events, port };
+    return { rpc, events, port, received };
   };
   const ui = connectUi();
   const alice = await ui.request('vault.initialize', { passphrase: 'correct horse', displayName: 'Alice' });
@@ -437,6 +455,75 @@ describe('feeds from pages', () => {
     await new Promise((resolve) => setTimeout(resolve, 0));
     expect(page.events).toEqual([{ event: 'feedUpdate', data: { author: BOB, name: 'posts', seq: 4, update: UPDATE } }]);
     expect(other.events).toEqual([]);
+  });
+
+  it('live queries: the items now, then queryUpdate when they change, from feeds of that name, follows and moderation', async () => {
+    const ctx = await setup();
+    const page = ctx.connectPage(ORIGIN);
+    const sort = { id: 'chronological', keys: [{ field: 'ts', order: 'desc' as const }] };
+    await expect(page.rpc.request('p2p_watchQuery', { name: 'posts', sort })).rejects.toMatchObject({ code: ProviderErrorCode.UNAUTHORIZED });
+    const asked = page.rpc.request('p2p_requestIdentity');
+    await decideNext(ctx, { approved: true, identity: ctx.alice.id });
+    await asked;
+    const first = { id: 'p1', author: BOB, feed: `${BOB}/posts`, ts: 1, text: 'one' };
+    queryItems = [first];
+    const watched = await page.rpc.request('p2p_watchQuery', { name: 'posts', sort, limit: 10 });
+    expect(watched).toEqual({ id: expect.any(String), items: [first] });
+    expect(feedCalls).toEqual([{ method: 'feed.query', params: { identity: ctx.alice.id, name: 'posts', sort, limit: 10 } }]);
+
+    // A post arrives: the engine's items change, the page hears all of them.
+    const second = { ...first, id: 'p2', ts: 2, text: 'two' };
+    queryItems = [second, first];
+    ctx.service.engineFeed({ author: BOB, name: 'posts', seq: 2, update: UPDATE, local: false });
+    await page.received('queryUpdate', 1);
+    expect(page.events).toEqual([{ event: 'queryUpdate', data: { id: watched.id, items: [second, first] } }]);
+
+    // Another feed name runs nothing; the same items again send nothing.
+    ctx.service.engineFeed({ author: BOB, name: 'notes', seq: 1, update: UPDATE, local: false });
+    ctx.service.engineFeed({ author: BOB, name: 'posts', seq: 3, update: UPDATE, local: false });
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(feedCalls.filter((c) => c.method === 'feed.query')).toHaveLength(3);
+    expect(page.events).toHaveLength(1);
+
+    // Following someone changes what the timeline covers.
+    queryItems = [first];
+    await page.rpc.request('p2p_follow', { author: BOB });
+    await page.received('queryUpdate', 2);
+    expect(page.events[1]).toEqual({ event: 'queryUpdate', data: { id: watched.id, items: [first] } });
+
+    // Unwatched: nothing more; an unknown id is a named error.
+    await page.rpc.request('p2p_unwatchQuery', { id: watched.id });
+    queryItems = [];
+    ctx.service.engineFeed({ author: BOB, name: 'posts', seq: 4, update: UPDATE, local: false });
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(page.events).toHaveLength(2);
+    await expect(page.rpc.request('p2p_unwatchQuery', { id: watched.id })).rejects.toMatchObject({ code: ProviderErrorCode.INVALID_PARAMS });
+    await expect(page.rpc.request('p2p_unwatchQuery', { id: 7 } as never)).rejects.toMatchObject({ code: ProviderErrorCode.INVALID_PARAMS });
+    await expect(page.rpc.request('p2p_watchQuery', { name: 'Bad Name', sort })).rejects.toMatchObject({ code: ProviderErrorCode.INVALID_PARAMS });
+  });
+
+  it('live queries are bounded per page, belong to their page, and stop with the grant', async () => {
+    const ctx = await setup();
+    const page = ctx.connectPage(ORIGIN);
+    const other = ctx.connectPage(ORIGIN);
+    const sort = { id: 'chronological', keys: [{ field: 'ts', order: 'desc' as const }] };
+    const asked = page.rpc.request('p2p_requestIdentity');
+    await decideNext(ctx, { approved: true, identity: ctx.alice.id });
+    await asked;
+    const ids: string[] = [];
+    for (let i = 0; i < 16; i++) ids.push((await page.rpc.request('p2p_watchQuery', { name: 'posts', sort })).id);
+    expect(new Set(ids).size).toBe(16);
+    await expect(page.rpc.request('p2p_watchQuery', { name: 'posts', sort })).rejects.toMatchObject({ code: ProviderErrorCode.LIMIT_EXCEEDED });
+    // Another page of the same site cannot stop them.
+    await expect(other.rpc.request('p2p_unwatchQuery', { id: ids[0]! })).rejects.toMatchObject({ code: ProviderErrorCode.INVALID_PARAMS });
+    // The grant is revoked: the next change runs nothing for this page and sends nothing.
+    await ctx.ui.request('grant.revoke', { origin: ORIGIN });
+    const before = feedCalls.length;
+    queryItems = [{ id: 'x', author: BOB, feed: `${BOB}/posts`, ts: 1 }];
+    ctx.service.engineFeed({ author: BOB, name: 'posts', seq: 1, update: UPDATE, local: false });
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(feedCalls.length).toBe(before);
+    expect(page.events.filter((e) => e.event === 'queryUpdate')).toEqual([]);
   });
 
   it('the UI writes to one of the person\'s own feeds (publishing an app), never with a bad name or an unknown identity', async () => {

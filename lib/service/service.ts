@@ -22,6 +22,7 @@ import {
   type GrantView,
   type IdentityGrantResult,
   type IdentityView,
+  type ItemView,
   type PortLike,
   type PromptDecision,
   type SignResult,
@@ -63,12 +64,31 @@ const RESERVED_FEED_PREFIXES: readonly string[] = ['apps/', 'moderation/'];
 const MAX_ITEM_JSON_BYTES = 64 * 1024;
 /** Feeds one page may subscribe to at once. */
 const MAX_PAGE_SUBSCRIPTIONS = 256;
+/** Live queries one page may hold at once (each runs again whenever its feed name grows). */
+const MAX_PAGE_QUERIES = 16;
+
+type QueryParams = Omit<EngineMethods['feed.query']['params'], 'identity'>;
+
+/**
+ * A p2p_watchQuery: run again when a feed of its name grows, when the person's moderation or the
+ * identity's follows change; the page hears `queryUpdate` only when the items differ.
+ */
+interface LiveQuery {
+  readonly id: string;
+  readonly params: QueryParams;
+  /** The items last sent, as JSON (what the page shows). */
+  last: string;
+  /** A run is in flight; `again`: something changed meanwhile, run once more after it. */
+  running: boolean;
+  again: boolean;
+}
 
 interface PageConnection {
   origin: string;
   emit(event: string, data: unknown): void;
   /** Feed ids this page subscribed to. */
   feeds: Set<string>;
+  queries: Map<string, LiveQuery>;
 }
 
 export interface Service {
@@ -148,6 +168,7 @@ export const createService =
       moderationSeen = version;
       if (first) return;
       for (const page of pages) if (grants.get(page.origin)) page.emit('moderationChanged', { version });
+      rerunQueries(() => true);
     }
 
     async function broadcastState(): Promise<void> {
@@ -160,6 +181,7 @@ export const createService =
       const grant = grants.get(origin);
       const data = grant && vault.status() === 'unlocked' ? await grantResult(grant.identity) : null;
       for (const page of pages) if (page.origin === origin) page.emit('identityChanged', data);
+      rerunQueries((_query, page) => page.origin === origin);
     }
 
     async function savePrefs(): Promise<void> {
@@ -362,6 +384,81 @@ export const createService =
       return engine.call('mod.explain', { key: p.author! });
     }
 
+    /** { name, sort, authors?, limit? } of p2p_query and p2p_watchQuery; the engine checks sort, authors and limit. */
+    function queryParams(method: string, params: unknown): QueryParams {
+      if (typeof params !== 'object' || params === null || Array.isArray(params) || !hasExactKeys(params as Record<string, unknown>, ['name', 'sort'], ['authors', 'limit'])) {
+        throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, `${method} takes { name, sort, authors?, limit? }`);
+      }
+      const p = params as { name: unknown; sort: unknown; authors?: unknown; limit?: unknown };
+      if (!isValidFeedName(p.name)) throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, 'name is not a valid feed name');
+      return { name: p.name, sort: p.sort as never, ...(p.authors === undefined ? {} : { authors: p.authors as string[] }), ...(p.limit === undefined ? {} : { limit: p.limit as number }) };
+    }
+
+    let nextQueryId = 1;
+
+    /** Runs the query once (its errors are the page's), then keeps it live on this page. */
+    async function watchQuery(origin: string, params: QueryParams, connection: PageConnection | undefined): Promise<{ id: string; items: ItemView[] }> {
+      const grant = grantOf(origin);
+      if (!connection) throw new ProviderError(ProviderErrorCode.DISCONNECTED, 'No page connection to deliver events on');
+      if (connection.queries.size >= MAX_PAGE_QUERIES) throw new ProviderError(ProviderErrorCode.LIMIT_EXCEEDED, `at most ${MAX_PAGE_QUERIES} live queries per page`);
+      // Live before the first run, so a feed that grows meanwhile makes one more run after it.
+      const query: LiveQuery = { id: `q${nextQueryId++}`, params, last: '', running: true, again: false };
+      connection.queries.set(query.id, query);
+      try {
+        const items = await engine.call('feed.query', { identity: grant.identity, ...params });
+        query.last = JSON.stringify(items);
+        return { id: query.id, items };
+      } catch (error) {
+        connection.queries.delete(query.id);
+        throw error;
+      } finally {
+        query.running = false;
+        if (query.again && connection.queries.get(query.id) === query) void rerun(connection, query);
+      }
+    }
+
+    /**
+     * Runs a live query again (one run at a time per query; changes during a run make one more)
+     * and sends `queryUpdate` when its items changed. A page whose grant is gone loses its queries.
+     */
+    async function rerun(page: PageConnection, query: LiveQuery): Promise<void> {
+      if (query.running) {
+        query.again = true;
+        return;
+      }
+      query.running = true;
+      try {
+        do {
+          query.again = false;
+          const grant = grants.get(page.origin);
+          if (!grant) {
+            page.queries.clear();
+            return;
+          }
+          const items = await engine.call('feed.query', { identity: grant.identity, ...query.params });
+          const json = JSON.stringify(items);
+          if (json !== query.last && page.queries.get(query.id) === query && pages.has(page)) {
+            query.last = json;
+            page.emit('queryUpdate', { id: query.id, items });
+          }
+        } while (query.again);
+      } catch (error) {
+        log.debug('live query', query.id, 'of', page.origin, 'failed:', (error as Error)?.message ?? error);
+      } finally {
+        query.running = false;
+      }
+    }
+
+    /** Live queries that `matches` picks run again, on every page (or only `only`'s). */
+    function rerunQueries(matches: (query: LiveQuery, page: PageConnection) => boolean): void {
+      for (const page of pages) for (const query of page.queries.values()) if (matches(query, page)) void rerun(page, query);
+    }
+
+    /** The follows of `identity` changed: its pages' timelines cover other authors now. */
+    function followsChanged(identity: string): void {
+      rerunQueries((_query, page) => grants.get(page.origin)?.identity === identity);
+    }
+
     async function handlePage(origin: string, method: string, params: unknown, connection?: PageConnection): Promise<unknown> {
       if (!isPageMethod(method)) throw new ProviderError(ProviderErrorCode.UNSUPPORTED_METHOD, `Unsupported method ${method}`);
       switch (method) {
@@ -400,7 +497,10 @@ export const createService =
           if (connection.feeds.size >= MAX_PAGE_SUBSCRIPTIONS) {
             throw new ProviderError(ProviderErrorCode.LIMIT_EXCEEDED, `at most ${MAX_PAGE_SUBSCRIPTIONS} feed subscriptions per page`);
           }
-          if (p.author !== grant.identity) await engine.call('feed.follow', { identity: grant.identity, author: p.author! });
+          if (p.author !== grant.identity) {
+            await engine.call('feed.follow', { identity: grant.identity, author: p.author! });
+            followsChanged(grant.identity);
+          }
           connection.feeds.add(`${p.author}/${p.name}`);
           return null;
         }
@@ -409,19 +509,21 @@ export const createService =
           const p = feedParams(params, ['author']);
           const grant = grantOf(origin);
           await engine.call(method === 'p2p_follow' ? 'feed.follow' : 'feed.unfollow', { identity: grant.identity, author: p.author! });
+          followsChanged(grant.identity);
           return null;
         }
         case 'p2p_following':
           noParams(params);
           return engine.call('feed.following', { identity: grantOf(origin).identity });
-        case 'p2p_query': {
-          if (typeof params !== 'object' || params === null || Array.isArray(params) || !hasExactKeys(params as Record<string, unknown>, ['name', 'sort'], ['authors', 'limit'])) {
-            throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, 'p2p_query takes { name, sort, authors?, limit? }');
-          }
-          const p = params as { name: unknown; sort: unknown; authors?: unknown; limit?: unknown };
-          if (!isValidFeedName(p.name)) throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, 'name is not a valid feed name');
-          const grant = grantOf(origin);
-          return engine.call('feed.query', { identity: grant.identity, name: p.name, sort: p.sort as never, ...(p.authors === undefined ? {} : { authors: p.authors as string[] }), ...(p.limit === undefined ? {} : { limit: p.limit as number }) });
+        case 'p2p_query':
+          return engine.call('feed.query', { identity: grantOf(origin).identity, ...queryParams(method, params) });
+        case 'p2p_watchQuery':
+          return watchQuery(origin, queryParams(method, params), connection);
+        case 'p2p_unwatchQuery': {
+          const { id } = feedParams(params, ['id']);
+          grantOf(origin);
+          if (!connection?.queries.delete(id!)) throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, `no live query ${JSON.stringify(id!.slice(0, 40))} on this page`);
+          return null;
         }
         case 'p2p_hidden': {
           if (typeof params !== 'object' || params === null || Array.isArray(params) || !hasExactKeys(params as Record<string, unknown>, ['name'], ['authors'])) {
@@ -677,7 +779,7 @@ export const createService =
       },
 
       connectPage(origin, port) {
-        const connection: PageConnection = { origin, emit: () => {}, feeds: new Set() };
+        const connection: PageConnection = { origin, emit: () => {}, feeds: new Set(), queries: new Map() };
         const server = servePort(port, (method, params) => handlePage(origin, method, params, connection), log, {
           maxInFlight: MAX_IN_FLIGHT_PER_PAGE,
         });
@@ -724,6 +826,7 @@ export const createService =
         const feed = `${event.author}/${event.name}`;
         const { local: _local, ...data } = event;
         for (const page of pages) if (page.feeds.has(feed) && grants.get(page.origin)) page.emit('feedUpdate', data);
+        rerunQueries((query) => query.params.name === event.name && (query.params.authors === undefined || query.params.authors.includes(event.author)));
       },
 
       async handleEngineRequest(method, params) {

@@ -101,6 +101,7 @@ describe('microblog', () => {
     // Post to timeline: 50 posts from A's app, each timed until it shows in B's timeline.
     await appB.host.bringToFront();
     const latencies: number[] = [];
+    const driven: number[] = [];
     for (let i = 0; i < 50; i++) {
       const text = `timed post ${i}`;
       // B's frame notes the moment the post appears in its DOM (a MutationObserver, no polling):
@@ -118,14 +119,32 @@ describe('microblog', () => {
         });
         return true;
       }, text);
+      // The post starts when A's app asks to publish it (its clock, read in its frame); the test
+      // driver's own trip into the frame before that is measured apart.
       const sent = Date.now();
-      expect((await appA.request('p2p_putItem', { name: 'posts', id: `timed${i}`, item: { text } })).error).toBeUndefined();
-      const seen = appB.run<number>(() => (window as any).__seen);
-      latencies.push((await seen) - sent);
+      const { started, error } = await appA.run<{ started: number; error?: string }>(
+        async ({ i, text }) => {
+          const started = Date.now();
+          try {
+            await (window as any).p2p.request({ method: 'p2p_putItem', params: { name: 'posts', id: `timed${i}`, item: { text } } });
+            return { started };
+          } catch (e: any) {
+            return { started, error: `${e.code}: ${e.message}` };
+          }
+        },
+        { i, text },
+      );
+      expect(error).toBeUndefined();
+      const seen = await appB.run<number>(() => (window as any).__seen);
+      latencies.push(seen - started);
+      driven.push(seen - sent);
     }
-    latencies.sort((x, y) => x - y);
-    console.log(`post → B's timeline over ${latencies.length} posts (in the app frames): p50 ${latencies[24]} ms, p95 ${latencies[47]} ms, max ${latencies[49]} ms`);
-    expect(latencies[49]).toBeLessThan(3000);
+    const pct = (list: number[], p: number) => [...list].sort((x, y) => x - y)[Math.ceil((p / 100) * list.length) - 1];
+    console.log(
+      `post → B's timeline over ${latencies.length} posts (A's app publishing → in B's app frame): p50 ${pct(latencies, 50)} ms, p95 ${pct(latencies, 95)} ms, max ${pct(latencies, 100)} ms; ` +
+        `counting the test driver's trip into A's frame too: p50 ${pct(driven, 50)}, p95 ${pct(driven, 95)}, max ${pct(driven, 100)} ms`,
+    );
+    expect(pct(latencies, 100)).toBeLessThan(3000);
 
     // A fresh tab of the microblog over 1,000 cached posts (one envelope of 1,000 items).
     const doc = new Y.Doc();
