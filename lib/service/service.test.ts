@@ -43,6 +43,8 @@ let networks: { name: string; identity: string }[] = [];
 let feedCalls: { method: string; params: Record<string, unknown> }[] = [];
 /** What the fake engine's feed.query answers (a test sets it; each call gets a copy). */
 let queryItems: Record<string, unknown>[] = [];
+/** The moderation view version the fake engine's status reports. */
+let moderationVersion: number | undefined;
 /** Moderation calls (other than explain) the fake engine received. */
 let modCalls: { method: string; params: Record<string, unknown> }[] = [];
 
@@ -50,6 +52,7 @@ async function setup() {
   networks = [];
   feedCalls = [];
   queryItems = [];
+  moderationVersion = undefined;
   modCalls = [];
   const local = new MemoryKeyValueStore();
   const session = new MemoryKeyValueStore();
@@ -60,7 +63,7 @@ async function setup() {
     local,
     prompts: prompts.windows,
     engine: {
-      status: async () => ({ running: true, host: 'node', startedAt: 1, webrtc: false, protocolVersion: PROTOCOL_VERSION }),
+      status: async () => ({ running: true, host: 'node', startedAt: 1, webrtc: false, protocolVersion: PROTOCOL_VERSION, moderation: moderationVersion }),
       call: async (method: string, params: Record<string, unknown>) => {
         if (method === 'net.list') return networks;
         if (method === 'net.retry') return null;
@@ -491,12 +494,33 @@ describe('feeds from pages', () => {
     await page.received('queryUpdate', 2);
     expect(page.events[1]).toEqual({ event: 'queryUpdate', data: { id: watched.id, items: [first] } });
 
+    // The person's moderation changes: what the query leaves out may differ.
+    moderationVersion = 1;
+    ctx.service.engineChanged();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    queryItems = [second];
+    moderationVersion = 2;
+    ctx.service.engineChanged();
+    await page.received('queryUpdate', 3);
+    expect(page.events.filter((e) => e.event === 'queryUpdate')[2]).toEqual({ event: 'queryUpdate', data: { id: watched.id, items: [second] } });
+
+    // A burst (a pull of many envelopes): one run now, one more after it, the last items sent.
+    const runs = feedCalls.filter((c) => c.method === 'feed.query').length;
+    for (let seq = 10; seq < 60; seq++) {
+      queryItems = [{ ...first, id: `b${seq}`, ts: seq }];
+      ctx.service.engineFeed({ author: BOB, name: 'posts', seq, update: UPDATE, local: false });
+    }
+    await page.received('queryUpdate', 5);
+    expect(feedCalls.filter((c) => c.method === 'feed.query').length - runs).toBe(2);
+    expect(page.events.filter((e) => e.event === 'queryUpdate').at(-1)).toEqual({ event: 'queryUpdate', data: { id: watched.id, items: [{ ...first, id: 'b59', ts: 59 }] } });
+    const updates = page.events.length;
+
     // Unwatched: nothing more; an unknown id is a named error.
     await page.rpc.request('p2p_unwatchQuery', { id: watched.id });
     queryItems = [];
     ctx.service.engineFeed({ author: BOB, name: 'posts', seq: 4, update: UPDATE, local: false });
     await new Promise((resolve) => setTimeout(resolve, 0));
-    expect(page.events).toHaveLength(2);
+    expect(page.events).toHaveLength(updates);
     await expect(page.rpc.request('p2p_unwatchQuery', { id: watched.id })).rejects.toMatchObject({ code: ProviderErrorCode.INVALID_PARAMS });
     await expect(page.rpc.request('p2p_unwatchQuery', { id: 7 } as never)).rejects.toMatchObject({ code: ProviderErrorCode.INVALID_PARAMS });
     await expect(page.rpc.request('p2p_watchQuery', { name: 'Bad Name', sort })).rejects.toMatchObject({ code: ProviderErrorCode.INVALID_PARAMS });

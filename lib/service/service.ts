@@ -66,6 +66,11 @@ const MAX_ITEM_JSON_BYTES = 64 * 1024;
 const MAX_PAGE_SUBSCRIPTIONS = 256;
 /** Live queries one page may hold at once (each runs again whenever its feed name grows). */
 const MAX_PAGE_QUERIES = 16;
+/**
+ * A live query runs at once when something changes, but at most this often while changes keep
+ * coming (a pull of thousands of envelopes): each run sorts up to 1,000 items and sends them all.
+ */
+const LIVE_QUERY_BURST_MS = 100;
 
 type QueryParams = Omit<EngineMethods['feed.query']['params'], 'identity'>;
 
@@ -418,8 +423,9 @@ export const createService =
     }
 
     /**
-     * Runs a live query again (one run at a time per query; changes during a run make one more)
-     * and sends `queryUpdate` when its items changed. A page whose grant is gone loses its queries.
+     * Runs a live query again (one run at a time per query; changes during a run make one more,
+     * LIVE_QUERY_BURST_MS after the last) and sends `queryUpdate` when its items changed. A page
+     * whose grant is gone loses its queries.
      */
     async function rerun(page: PageConnection, query: LiveQuery): Promise<void> {
       if (query.running) {
@@ -428,7 +434,11 @@ export const createService =
       }
       query.running = true;
       try {
+        let last = 0;
         do {
+          const wait = last + LIVE_QUERY_BURST_MS - Date.now();
+          if (last > 0 && wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+          last = Date.now();
           query.again = false;
           const grant = grants.get(page.origin);
           if (!grant) {
@@ -449,7 +459,7 @@ export const createService =
       }
     }
 
-    /** Live queries that `matches` picks run again, on every page (or only `only`'s). */
+    /** The live queries `matches` picks, on every page, run again. */
     function rerunQueries(matches: (query: LiveQuery, page: PageConnection) => boolean): void {
       for (const page of pages) for (const query of page.queries.values()) if (matches(query, page)) void rerun(page, query);
     }
