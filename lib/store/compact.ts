@@ -65,17 +65,23 @@ export const impliesPrev = (seq: number, prev: Uint8Array, before: { seq: number
  * carries its prev. `prefix`: the feed's (feedPrefix), or null to keep the bytes as given.
  */
 export function packEnvelope(prefix: Uint8Array | null, entry: StoredEnvelope, ownPrev: boolean): Uint8Array {
-  const body = (prefix && compactBody(prefix, entry)) ?? entry.bytes;
+  const fields = prefix && compactFields(prefix, entry);
   const head = ownPrev ? 1 + HASH_LENGTH : 1;
-  const value = new Uint8Array(head + body.length);
-  value[0] = (body === entry.bytes ? 0 : COMPACT) | (ownPrev ? OWN_PREV : 0);
+  const bodyLength = fields ? SIGNATURE_LENGTH + uvarintLength(fields.timestamp) + fields.update.length : entry.bytes.length;
+  const value = new Uint8Array(head + bodyLength);
+  value[0] = (fields ? COMPACT : 0) | (ownPrev ? OWN_PREV : 0);
   if (ownPrev) value.set(entry.prev, 1);
-  value.set(body, head);
+  if (!fields) {
+    value.set(entry.bytes, head);
+    return value;
+  }
+  value.set(fields.signature, head);
+  value.set(fields.update, writeUvarint(value, head + SIGNATURE_LENGTH, fields.timestamp));
   return value;
 }
 
-/** The compact body of `entry`, when rebuilding from it gives back exactly its bytes; else null. */
-function compactBody(prefix: Uint8Array, entry: StoredEnvelope): Uint8Array | null {
+/** The fields of `entry`'s compact entry, when rebuilding from them gives back exactly its bytes; else null. */
+function compactFields(prefix: Uint8Array, entry: StoredEnvelope): ReturnType<typeof readEnvelope> | null {
   let fields: ReturnType<typeof readEnvelope>;
   try {
     fields = readEnvelope(entry.bytes);
@@ -84,12 +90,7 @@ function compactBody(prefix: Uint8Array, entry: StoredEnvelope): Uint8Array | nu
   }
   if (fields.seq !== entry.seq || !equalBytes(fields.prev, entry.prev) || !equalBytes(fields.prefix, prefix)) return null;
   // readEnvelope reads heads in any width; only the shortest form rebuilds to the same bytes.
-  if (!equalBytes(buildEnvelope(prefix, fields, fields.signature), entry.bytes)) return null;
-  const body = new Uint8Array(SIGNATURE_LENGTH + uvarintLength(fields.timestamp) + fields.update.length);
-  body.set(fields.signature, 0);
-  const at = writeUvarint(body, SIGNATURE_LENGTH, fields.timestamp);
-  body.set(fields.update, at);
-  return body;
+  return equalBytes(buildEnvelope(prefix, fields, fields.signature), entry.bytes) ? fields : null;
 }
 
 /**

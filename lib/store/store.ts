@@ -500,7 +500,7 @@ export class BackendFeedStore implements FeedStore {
     const stored = meta.count > 0 && meta.headSeq === meta.lastSeq && meta.headHash ? { seq: meta.lastSeq, hash: meta.headHash } : null;
     return entries.map((entry, i) => {
       const before = i === 0 ? stored : entries[i - 1]!;
-      return { seq: entry.seq, hash: copyBytes(entry.hash), value: packEnvelope(prefix, entry, !impliesPrev(entry.seq, entry.prev, before)) };
+      return { seq: entry.seq, hash: entry.hash, value: packEnvelope(prefix, entry, !impliesPrev(entry.seq, entry.prev, before)) };
     });
   }
 
