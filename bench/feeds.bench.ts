@@ -20,11 +20,15 @@
  *   Ratios: reader alone (feed / plain apply) and end to end (author + sync reader). What the
  *   holder spends building the messages (pull → compactRun → encode) is shown apart: it is
  *   neither the author's nor the reader's work.
+ *   What the store's compaction costs (lib/store/compact.ts), in the same rounds: the author's
+ *   path into a store that keeps whole envelopes (`compact: false`) against the compacting one,
+ *   and Feed.start of the finished feed from each (load: read → rebuild + hash check → apply).
  * (b) signed bytes ÷ raw Yjs update bytes, batched and 1 op/envelope: the envelopes themselves;
  *   on the wire, every sync message as sent (length prefix included) to pull the whole feed
  *   and to push it live one envelope per message, in sync 2.0.0 (compact runs) and, for
- *   comparison, in 1.0.0's form (whole envelopes); on disk, what the store accounts (envelope
- *   + ENVELOPE_OVERHEAD_BYTES per record).
+ *   comparison, in 1.0.0's form (whole envelopes); on disk, what the store accounts (FeedInfo.bytes:
+ *   each record's stored value — a compact entry — + ENVELOPE_OVERHEAD_BYTES for its hash and key)
+ *   and what the node's LevelDB directory measures.
  * (c) viral scale: bench/lib/feeds-viral.ts (model described there).
  */
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
@@ -35,7 +39,7 @@ import * as Y from 'yjs';
 import { createSigningKey, generateKeyPair } from '../lib/identity/index.ts';
 import { ZERO_HASH, compactRun, createEnvelope, createFeed, pullFeed } from '../lib/feeds/index.ts';
 import type { Feed, FeedEnvelopeEvent, FeedSigner } from '../lib/feeds/index.ts';
-import { DEFAULT_RANGE_ENVELOPES, ENVELOPE_OVERHEAD_BYTES, MemoryFeedStore } from '../lib/store/index.ts';
+import { DEFAULT_RANGE_ENVELOPES, ENVELOPE_KEY_BYTES, ENVELOPE_OVERHEAD_BYTES, MemoryFeedStore } from '../lib/store/index.ts';
 import type { FeedStore, StoredEnvelope } from '../lib/store/index.ts';
 import { FileFeedStore } from '../lib/store/file.ts';
 import { envelopeHash } from '../lib/feeds/index.ts';
@@ -67,8 +71,8 @@ const prefixLength = (n: number) => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x20000
 /** Bytes a list of messages takes on a stream, length prefixes included. */
 const onStream = (messages: readonly Uint8Array[]) => messages.reduce((n, m) => n + prefixLength(m.length) + m.length, 0);
 
-async function startedStore(): Promise<MemoryFeedStore> {
-  const store = new MemoryFeedStore();
+async function startedStore(compact = true): Promise<MemoryFeedStore> {
+  const store = new MemoryFeedStore({ compact });
   await store.start();
   return store;
 }
@@ -90,8 +94,13 @@ function plainReader(updates: readonly Uint8Array[]): string {
   return doc.getText('t').toString();
 }
 
-async function feedAuthor(ops: readonly TraceOp[], batch: number, signer: FeedSigner): Promise<{ feed: Feed; store: FeedStore; envelopes: Uint8Array[]; updates: Uint8Array[] }> {
-  const store = await startedStore();
+async function feedAuthor(
+  ops: readonly TraceOp[],
+  batch: number,
+  signer: FeedSigner,
+  compact = true,
+): Promise<{ feed: Feed; store: FeedStore; envelopes: Uint8Array[]; updates: Uint8Array[] }> {
+  const store = await startedStore(compact);
   const feed = createFeed({ store, author: signer.publicKey, name: NAME, signer });
   await feed.start();
   feed.doc!.clientID = CLIENT_ID;
@@ -102,6 +111,15 @@ async function feedAuthor(ops: readonly TraceOp[], batch: number, signer: FeedSi
   const text = feed.doc!.getText('t');
   for (let i = 0; i < ops.length; i += batch) await feed.transact(() => applyOps(text, ops, i, Math.min(ops.length, i + batch)));
   return { feed, store, envelopes, updates };
+}
+
+/** Feed.start of a finished feed from its store: loads every envelope into a new document. */
+async function openFeed(store: FeedStore, author: Uint8Array): Promise<string> {
+  const feed = createFeed({ store, author, name: NAME });
+  await feed.start();
+  const text = feed.doc!.getText('t').toString();
+  await feed.stop();
+  return text;
 }
 
 /** What a holder sends for a pull of the whole feed: `batch` messages, built as lib/sync/peer.ts builds them. */
@@ -166,10 +184,11 @@ function wireBytes(feedId: string, envelopes: readonly Uint8Array[]) {
 
 /**
  * What the always-on node's disk holds for the feed: the envelopes appended to a FileFeedStore
- * (LevelDB) as the feed would, then the directory's size once LevelDB has compacted it (its
- * tables are snappy-compressed and share key prefixes; the write-ahead log is then empty).
+ * (LevelDB) as the feed would, then what the store accounts (FeedInfo.bytes, the same on every
+ * backend) and the directory's size once LevelDB has compacted it (its tables are
+ * snappy-compressed and share key prefixes; the write-ahead log is then empty).
  */
-async function levelDbBytes(feedId: string, envelopes: readonly Uint8Array[]): Promise<number> {
+async function levelDbBytes(feedId: string, envelopes: readonly Uint8Array[]): Promise<{ accounted: number; measured: number }> {
   const dir = await mkdtemp(join(tmpdir(), 'p2pb-bench-disk-'));
   try {
     const store = new FileFeedStore(dir);
@@ -184,6 +203,7 @@ async function levelDbBytes(feedId: string, envelopes: readonly Uint8Array[]): P
       });
       await store.append(feedId, batch);
     }
+    const accounted = (await store.feed(feedId))!.bytes;
     await store.stop();
     const db = new ClassicLevel(dir);
     await db.open();
@@ -191,7 +211,7 @@ async function levelDbBytes(feedId: string, envelopes: readonly Uint8Array[]): P
     await db.close();
     let total = 0;
     for (const name of await readdir(dir)) total += (await stat(join(dir, name))).size;
-    return total;
+    return { accounted, measured: total };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -210,7 +230,7 @@ export async function run(): Promise<void> {
   );
 
   // ---- (a) ingest ---------------------------------------------------------------------------
-  const keys = ['plainAuthor', 'feedAuthor', 'serve', 'plainReader', 'syncReader', 'envelopeReader'] as const;
+  const keys = ['plainAuthor', 'feedAuthor', 'serve', 'plainReader', 'syncReader', 'envelopeReader', 'wholeAuthor', 'openCompact', 'openWhole'] as const;
   type Key = (typeof keys)[number];
   const times = Object.fromEntries(keys.map((k) => [k, [] as number[]])) as Record<Key, number[]>;
   const cpu = Object.fromEntries(keys.map((k) => [k, [] as number[]])) as Record<Key, number[]>;
@@ -232,7 +252,12 @@ export async function run(): Promise<void> {
   for (let round = 0; round < ROUNDS; round++) {
     const plain = await timed('plainAuthor', () => plainAuthor(ops, BATCH));
     reference = plain.text;
-    const written = await timed('feedAuthor', () => feedAuthor(ops, BATCH, signer));
+    // The author into the compacting store and into one of whole envelopes (what compaction
+    // costs), back to back; which goes first alternates between rounds.
+    const author = (compact: boolean) => timed(compact ? 'feedAuthor' : 'wholeAuthor', () => feedAuthor(ops, BATCH, signer, compact));
+    const first = await author(round % 2 === 0);
+    const second = await author(round % 2 === 1);
+    const [written, wholeAuthor] = round % 2 === 0 ? [first, second] : [second, first];
     envelopes = written.envelopes;
     rawUpdates = written.updates;
     feedId = written.feed.id;
@@ -240,14 +265,21 @@ export async function run(): Promise<void> {
     const plainText = await timed('plainReader', () => plainReader(rawUpdates));
     const reader = await timed('syncReader', () => syncReader(signer.publicKey, messages));
     const whole = await timed('envelopeReader', () => envelopeReader(signer.publicKey, envelopes));
+    // Loading the finished feed from each store; which goes first alternates too.
+    await Promise.all([written.feed.stop(), wholeAuthor.feed.stop()]);
+    const opens = [
+      () => timed('openCompact', () => openFeed(written.store, signer.publicKey)),
+      () => timed('openWhole', () => openFeed(wholeAuthor.store, signer.publicKey)),
+    ];
+    const loaded = [await opens[round % 2]!(), await opens[1 - (round % 2)]!()];
 
-    for (const text of [plainText, reader.feed.doc!.getText('t').toString(), whole.feed.doc!.getText('t').toString(), written.feed.doc!.getText('t').toString()]) {
+    for (const text of [plainText, reader.feed.doc!.getText('t').toString(), whole.feed.doc!.getText('t').toString(), written.feed.doc!.getText('t').toString(), ...loaded]) {
       if (text !== reference) throw new Error('contenders disagree on the final text');
     }
     const stored = (await reader.store.range(reader.feed.id, { after: 0, limit: 1 }))[0]!.bytes;
     if (stored.length !== envelopes[0]!.length || !stored.every((b, i) => b === envelopes[0]![i])) throw new Error('the sync reader stored other bytes than the author signed');
     diskBytes = (await reader.store.feed(reader.feed.id))!.bytes;
-    await Promise.all([reader.feed.stop(), whole.feed.stop(), written.feed.stop()]);
+    await Promise.all([reader.feed.stop(), whole.feed.stop()]);
   }
   // Three estimates per contender, all from the same interleaved rounds: the median wall time;
   // the minimum wall time (the round least disturbed by other work on a shared machine); and the
@@ -272,6 +304,11 @@ export async function run(): Promise<void> {
   const over = (f: (t: Times) => number) => estimates.map((t) => ((f(t) * 1000) / envelopes.length).toFixed(0)).join(' / ');
   console.log(`  per envelope over plain (same order): author ${over((t) => t.feedAuthor - t.plainAuthor)} µs, sync reader ${over((t) => t.syncReader - t.plainReader)} µs`);
   console.log(`  (the holder building the ${Math.ceil(envelopes.length / PULL_BATCH_ENVELOPES)} batch messages — pull → compactRun → encode — took ${ms(estimates[0]!.serve).trim()}: neither side's ingest)`);
+  console.log(`  the store's compaction, same rounds (memory store; ratios compacting ÷ whole envelopes):`);
+  console.log(row('  feed author into a store of whole envelopes (compact: false)', (t) => t.wholeAuthor, ratios((t) => t.feedAuthor / t.wholeAuthor)));
+  console.log(row(`  Feed.start of the ${envelopes.length}-envelope feed, compact entries`, (t) => t.openCompact, ratios((t) => t.openCompact / t.openWhole)));
+  console.log(row(`  Feed.start of the ${envelopes.length}-envelope feed, whole envelopes`, (t) => t.openWhole, '(baseline)'));
+  console.log(`  per envelope, compacting − whole (same order): append ${over((t) => t.feedAuthor - t.wholeAuthor)} µs, load ${over((t) => t.openCompact - t.openWhole)} µs`);
 
   // ---- (b) bytes ----------------------------------------------------------------------------
   const raw = sum(rawUpdates);
@@ -289,20 +326,27 @@ export async function run(): Promise<void> {
   const goalB = 1.25;
   const ratio = (bytes: number, of: number, mark = false) => `${(bytes / of).toFixed(3)}x${mark ? ` (goal ≤ ${goalB}: ${bytes / of <= goalB ? 'met' : 'NOT met'})` : ''}`;
   console.log('\n(b) signed bytes ÷ raw Yjs update bytes');
-  for (const [label, updates, list, disk, batched] of [
-    [`${BATCH} ops/envelope`, rawUpdates, envelopes, diskBytes, true],
-    ['1 op/envelope (no batching)', single, singleEnvelopes, sum(singleEnvelopes) + singleEnvelopes.length * ENVELOPE_OVERHEAD_BYTES, false],
+  for (const [label, updates, list, batched] of [
+    [`${BATCH} ops/envelope`, rawUpdates, envelopes, true],
+    ['1 op/envelope (no batching)', single, singleEnvelopes, false],
   ] as const) {
     const rawBytes = sum(updates);
     const w = wireBytes(feedId, list);
+    const disk = await levelDbBytes(feedId, list);
+    // Every backend accounts the same values: the sync reader's memory store agrees with the node's.
+    if (batched && disk.accounted !== diskBytes) throw new Error(`the stores disagree: ${disk.accounted} B on LevelDB, ${diskBytes} B in memory`);
     console.log(`  ${label}: raw ${rawBytes.toLocaleString('en-US')} B in ${updates.length.toLocaleString('en-US')} updates`);
     console.log(`    envelopes whole           ${ratio(sum(list), rawBytes)}  (${((sum(list) - rawBytes) / updates.length).toFixed(0)} B/envelope)`);
     console.log(`    wire, pull (batch msgs)   ${ratio(w.v2Pull, rawBytes, batched)}  (${((w.v2Pull - rawBytes) / updates.length).toFixed(0)} B/envelope; sync 1.0.0's form: ${ratio(w.v1Pull, rawBytes)})`);
     console.log(`    wire, live push, 1/msg    ${ratio(w.v2Push, rawBytes)}  (sync 1.0.0: ${ratio(w.v1Push, rawBytes)}); push of ${MAX_PUSH_ENVELOPES}/msg to a subscriber behind: ${ratio(w.v2Burst, rawBytes)}`);
-    console.log(`    disk (store accounting)   ${ratio(disk, rawBytes, batched)}`);
-    console.log(`    disk, node (LevelDB)      ${ratio(await levelDbBytes(feedId, list), rawBytes)}  (measured; compressed, so not comparable with the raw bytes as such)`);
+    console.log(`    disk (store accounting)   ${ratio(disk.accounted, rawBytes, batched)}  (${((disk.accounted - rawBytes) / updates.length).toFixed(0)} B/envelope)`);
+    console.log(`    disk, node (LevelDB)      ${ratio(disk.measured, rawBytes)}  (measured; compressed, so not comparable with the raw bytes as such)`);
   }
-  console.log(`  (store accounting = envelope bytes + ENVELOPE_OVERHEAD_BYTES=${ENVELOPE_OVERHEAD_BYTES} per record, what the stores count against quotas; the batched figure is the store's own FeedInfo.bytes; wire = every message as sent, varint length prefix included; createEnvelope ×${single.length}: ${(signMs / 1000).toFixed(1)} s)`);
+  console.log(
+    `  (store accounting = the store's own FeedInfo.bytes, what it counts against quotas: per record its stored value — tag, signature, ` +
+      `timestamp, update — + ENVELOPE_OVERHEAD_BYTES=${ENVELOPE_OVERHEAD_BYTES} (hash 32, key ${ENVELOPE_KEY_BYTES}); ` +
+      `wire = every message as sent, varint length prefix included; createEnvelope ×${single.length}: ${(signMs / 1000).toFixed(1)} s)`,
+  );
 
   // ---- (c) viral ----------------------------------------------------------------------------
   const base = { readers: READERS, envelopes: envelopes.length, initial: Math.floor(envelopes.length / 2), liveRounds: 200, chunk: DEFAULT_RANGE_ENVELOPES, leave: 0.1, rejoin: 0.05 };

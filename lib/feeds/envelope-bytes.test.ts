@@ -1,7 +1,7 @@
 import { encode, rfc8949EncodeOptions } from 'cborg';
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../util/bytes.ts';
-import { envelopePrefix, readEnvelope, writeEnvelope, writeUnsigned } from './envelope-bytes.ts';
+import { buildEnvelope, envelopePrefix, readEnvelope, writeEnvelope, writeUnsigned } from './envelope-bytes.ts';
 import vectors from './test-vectors.json' with { type: 'json' };
 
 const author = fromHex(vectors.keys[0]!.publicKey);
@@ -25,6 +25,9 @@ describe('envelope bytes written by position', () => {
       expect(toHex(unsigned)).toBe(cbor(items));
       const envelope = writeEnvelope(unsigned, signature);
       expect(toHex(envelope)).toBe(cbor([...items, signature]));
+      const built = buildEnvelope(envelopePrefix(author, name), { seq, prev, timestamp, update }, signature);
+      expect(toHex(built)).toBe(toHex(envelope));
+      expect(built.byteLength).toBe(built.buffer.byteLength); // its own buffer: storable, transferable
       const read = readEnvelope(envelope);
       expect([toHex(read.prefix), toHex(read.author), read.seq, toHex(read.prev), read.timestamp, toHex(read.update), toHex(read.signature)]).toEqual([
         toHex(envelopePrefix(author, name)),

@@ -130,6 +130,21 @@ export function writeEnvelope(unsigned: Uint8Array, signature: Uint8Array): Uint
   return out;
 }
 
+/**
+ * The whole envelope from its feed's prefix, its tail and its signature, written into one
+ * buffer: what writeEnvelope(writeUnsigned(prefix, tail), signature) gives, with one copy
+ * fewer (a store rebuilds every envelope it reads from these parts).
+ */
+export function buildEnvelope(prefix: Uint8Array, tail: EnvelopeTail, signature: Uint8Array): Uint8Array<ArrayBuffer> {
+  const unsigned = writeUnsigned(prefix, tail, SIGNATURE_TRAILER_BYTES);
+  const out = new Uint8Array(unsigned.buffer as ArrayBuffer, 0, unsigned.length + SIGNATURE_TRAILER_BYTES);
+  out[0] = ENVELOPE_HEADER;
+  out[unsigned.length] = (BYTES << 5) | 24;
+  out[unsigned.length + 1] = SIGNATURE_LENGTH;
+  out.set(signature, unsigned.length + 2);
+  return out;
+}
+
 /** Fields read out of an envelope by position: views into its bytes. */
 export interface EnvelopeFields extends EnvelopeTail {
   /** Elements 0..3 as encoded (compare with a feed's prefix to know it is that feed's). */

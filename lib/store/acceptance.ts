@@ -6,7 +6,12 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { utf8 } from '../util/bytes.ts';
+import * as Y from 'yjs';
+import { ZERO_HASH, createEnvelope, feedIdOf } from '../feeds/index.ts';
+import { envelopePrefix } from '../feeds/envelope-bytes.ts';
+import type { FeedSigner } from '../feeds/index.ts';
+import { createSigningKey } from '../identity/index.ts';
+import { fromHex, toHex, utf8 } from '../util/bytes.ts';
 import { P2pbError } from '../util/errors.ts';
 import { ENVELOPE_OVERHEAD_BYTES, MAX_RANGE_ENVELOPES, RECORD_OVERHEAD_BYTES } from './constants.ts';
 import type { FeedStoreOptions } from './store.ts';
@@ -42,10 +47,78 @@ export function fakeChain(
   return out;
 }
 
+/**
+ * What the store accounts for fake envelopes that continue what it holds: each kept as given
+ * (a tag byte, then the bytes) plus the hash and key beside it.
+ */
 const cost = (entries: readonly StoredEnvelope[]) =>
-  entries.reduce((sum, e) => sum + e.bytes.length + ENVELOPE_OVERHEAD_BYTES, 0);
+  entries.reduce((sum, e) => sum + 1 + e.bytes.length + ENVELOPE_OVERHEAD_BYTES, 0);
 
-async function codeOf(action: () => Promise<unknown>): Promise<string> {
+/** A fixed test author (seed 07 × 32): the store compacts only envelopes of the feed its id names. */
+export const author: Promise<FeedSigner> = createSigningKey(fromHex('07'.repeat(32)));
+export const NAME = 'social/posts';
+/** The id of the author's feed `name`. */
+export const signedFeedId = async (name = NAME): Promise<string> => feedIdOf((await author).publicKey, name);
+
+/** Yjs updates of a document, one per transaction: small ones and, at `big`, one of 70 kB (3-byte length heads). */
+function yjsUpdates(count: number, big = -1): Uint8Array[] {
+  const doc = new Y.Doc();
+  doc.clientID = 42;
+  const updates: Uint8Array[] = [];
+  doc.on('update', (u: Uint8Array) => updates.push(u));
+  const text = doc.getText('t');
+  for (let i = 0; i < count; i++) text.insert(0, i === big ? 'x'.repeat(70_000) : `edit ${i} `.repeat(1 + (i % 5)));
+  return updates;
+}
+
+/** The timestamp and update each signed test envelope was made from. */
+const parts = new WeakMap<StoredEnvelope, { timestamp: number; update: Uint8Array }>();
+
+/** A signed envelope as lib/feeds makes it, as the store is given it. */
+async function signed(feedName: string, seq: number, prev: Uint8Array, update: Uint8Array, timestamp = 1_767_225_600_000 + seq): Promise<StoredEnvelope> {
+  const envelope = await createEnvelope({ signer: await author, feedName, seq, prev, timestamp, update });
+  const entry = { seq, hash: envelope.hash, prev, bytes: envelope.bytes };
+  parts.set(entry, { timestamp, update });
+  return entry;
+}
+
+/** A chain of real signed envelopes of the author's feed (from seq 1, or after `from`); the third has timestamp 5. */
+export async function signedChain(
+  count: number,
+  options: { from?: { seq: number; hash: Uint8Array }; big?: number; name?: string } = {},
+): Promise<StoredEnvelope[]> {
+  const out: StoredEnvelope[] = [];
+  let prev = options.from?.hash ?? ZERO_HASH;
+  const updates = yjsUpdates(count, options.big);
+  for (let i = 0; i < count; i++) {
+    out.push(await signed(options.name ?? NAME, (options.from?.seq ?? 0) + i + 1, prev, updates[i]!, i === 2 ? 5 : undefined));
+    prev = out[i]!.hash;
+  }
+  return out;
+}
+
+/** Envelopes with their byte fields in hex: compared at once (toEqual walks a long Uint8Array byte by byte). */
+const hex = (list: ReadonlyArray<StoredEnvelope | undefined>) =>
+  list.map((e) => e && { seq: e.seq, hash: toHex(e.hash), prev: toHex(e.prev), bytes: toHex(e.bytes) });
+
+/** Bytes of an unsigned LEB128 number. */
+const uvarintLength = (n: number): number => (n < 0x80 ? 1 : 1 + uvarintLength(Math.floor(n / 0x80)));
+
+/**
+ * What the store accounts for signed envelopes kept as compact entries (docs/store.md): a tag
+ * byte, the signature, the timestamp as a LEB128 number and the update, plus the hash and key
+ * beside it; `ownPrev` records also carry their prev (32 bytes).
+ */
+function compactCost(entries: readonly StoredEnvelope[], ownPrev = 0): number {
+  let sum = ownPrev * 32;
+  for (const e of entries) {
+    const { timestamp, update } = parts.get(e)!;
+    sum += 1 + 64 + uvarintLength(timestamp) + update.length + ENVELOPE_OVERHEAD_BYTES;
+  }
+  return sum;
+}
+
+export async function codeOf(action: () => Promise<unknown>): Promise<string> {
   try {
     await action();
   } catch (error) {
@@ -383,6 +456,95 @@ export function runFeedStoreTests(name: string, factory: StoreFactory): void {
       const rejected = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
       expect((rejected.reason as P2pbError).code).toBe('STORE_CONFLICT');
       expect((await store.range(A, { after: 0 })).length).toBe(1);
+    });
+
+    it('keeps signed envelopes of its feed as compact entries and gives back their exact bytes, hash and prev', async () => {
+      const fixture = await fresh();
+      const { store } = fixture;
+      const id = await signedFeedId();
+      await store.ensureFeed(id, { ownership: 'own' });
+      const chain = await signedChain(8, { big: 5 });
+      await store.append(id, chain.slice(0, 3));
+      await store.append(id, chain.slice(3));
+      expect(hex(await store.range(id, { after: 0 }))).toEqual(hex(chain));
+      for (const entry of chain) expect(hex([await store.get(id, entry.seq)])).toEqual(hex([entry]));
+      expect(hex(await store.range(id, { after: 4, limit: 2 }))).toEqual(hex(chain.slice(4, 6)));
+      // The byte bound applies to the envelopes as returned, not to what is stored.
+      expect(hex(await store.range(id, { after: 0, maxBytes: chain[0]!.bytes.length + chain[1]!.bytes.length }))).toEqual(hex(chain.slice(0, 2)));
+      // Accounted as compact entries: far less than the envelopes kept whole.
+      const accounted = compactCost(chain);
+      expect((await store.feed(id))!.bytes).toBe(accounted);
+      expect(accounted).toBeLessThan(cost(chain) - chain.length * 90);
+      const again = await fixture.reopen();
+      await again.start();
+      expect(hex(await again.range(id, { after: 0 }))).toEqual(hex(chain));
+      expect((await again.feed(id))!.bytes).toBe(accounted);
+      await again.stop();
+    });
+
+    it('keeps what is not an envelope of its feed at that sequence and prev as given, and reads it back exactly', async () => {
+      const { store } = await fresh();
+      const id = await signedFeedId();
+      await store.ensureFeed(id, { ownership: 'cached' });
+      const [update] = yjsUpdates(1);
+      const given: StoredEnvelope[] = [];
+      const add = (entry: StoredEnvelope) => {
+        given.push(entry);
+        return entry.hash;
+      };
+      // 1: the same author's envelope of another feed.
+      let prev = add(await signed('social/other', 1, ZERO_HASH, update!));
+      // 2: this feed's envelope 2 with its sequence in a longer head than the shortest: it reads
+      //    as an envelope but does not rebuild to these bytes.
+      const two = (await signed(NAME, 2, prev, update!)).bytes;
+      const at = envelopePrefix((await author).publicKey, NAME).length + 1;
+      const longHead = Uint8Array.of(...two.subarray(0, at), 0x18, 2, ...two.subarray(at + 1));
+      prev = add({ seq: 2, hash: sha256(longHead), prev, bytes: longHead });
+      // 3: this feed's envelope 3 naming another prev than the chain's.
+      prev = add({ ...(await signed(NAME, 3, sha256(utf8('elsewhere')), update!)), prev });
+      // 4: this feed's envelope 9, given as 4.
+      prev = add({ ...(await signed(NAME, 9, prev, update!)), seq: 4 });
+      // 5: no envelope at all.
+      const junk = utf8('not an envelope');
+      prev = add({ seq: 5, hash: sha256(junk), prev, bytes: junk });
+      // 6: a genuine one after them is compact again.
+      add(await signed(NAME, 6, prev, update!));
+      await store.append(id, given);
+      expect(hex(await store.range(id, { after: 0 }))).toEqual(hex(given));
+      for (const entry of given) expect(hex([await store.get(id, entry.seq)])).toEqual(hex([entry]));
+      expect((await store.feed(id))!.bytes).toBe(cost(given.slice(0, 5)) + compactCost(given.slice(5)));
+    });
+
+    it('gives every envelope its prev after a snapshot moved the head past a gap, and after a prune', async () => {
+      const fixture = await fresh();
+      const { store } = fixture;
+      const id = await signedFeedId();
+      await store.ensureFeed(id, { ownership: 'cached' });
+      const chain = await signedChain(12);
+      // A reader that held 1..3 catches up from a snapshot at 8, then receives 9 and 10.
+      await store.append(id, chain.slice(0, 3));
+      await store.putSnapshot(id, { seq: 8, hash: chain[7]!.hash, bytes: utf8('state@8') });
+      await store.append(id, chain.slice(8, 10));
+      const held = [...chain.slice(0, 3), ...chain.slice(8, 10)];
+      expect(hex(await store.range(id, { after: 0 }))).toEqual(hex(held));
+      expect(hex(await store.range(id, { after: 3 }))).toEqual(hex(chain.slice(8, 10)));
+      expect(hex([await store.get(id, 9)])).toEqual(hex([chain[8]]));
+      // 9 carries its prev: envelope 8 was never stored.
+      expect((await store.feed(id))!.bytes).toBe(compactCost(held, 1) + 'state@8'.length + RECORD_OVERHEAD_BYTES);
+      expect(await store.prune(id, 8)).toBe(3);
+      expect(hex(await store.range(id, { after: 0 }))).toEqual(hex(chain.slice(8, 10)));
+      // 11 and 12 follow; a snapshot at 11 lets 9 and 10 go, and 11 takes its prev from 10 as it goes.
+      await store.append(id, chain.slice(10, 12));
+      await store.putSnapshot(id, { seq: 11, hash: chain[10]!.hash, bytes: utf8('state@11') });
+      expect(await store.prune(id, 10)).toBe(2);
+      expect(hex(await store.range(id, { after: 0 }))).toEqual(hex(chain.slice(10, 12)));
+      expect(hex(await store.range(id, { after: 11 }))).toEqual(hex(chain.slice(11, 12)));
+      expect(hex([await store.get(id, 11)])).toEqual(hex([chain[10]]));
+      expect((await store.feed(id))!.bytes).toBe(compactCost(chain.slice(10, 12), 1) + 'state@11'.length + RECORD_OVERHEAD_BYTES);
+      const again = await fixture.reopen();
+      await again.start();
+      expect(hex(await again.range(id, { after: 0 }))).toEqual(hex(chain.slice(10, 12)));
+      await again.stop();
     });
   });
 }

@@ -1,12 +1,25 @@
 import { BYTE, MiB } from '../util/time.ts';
 
-/** Version of the stored layout (IndexedDB database version, LevelDB `schema` key, meta records). */
-export const STORE_SCHEMA_VERSION = 1;
+/**
+ * Version of the stored layout (IndexedDB database version, LevelDB `schema` key, meta records).
+ * 2: envelopes kept as compact entries under short keys (compact.ts, docs/store.md).
+ */
+export const STORE_SCHEMA_VERSION = 2;
 
 /** Default bound of the LRU that holds other people's (cached) feeds. */
 export const DEFAULT_CACHE_LIMIT_BYTES = 256 * MiB;
-/** Bytes accounted per stored envelope on top of its encoded bytes (hash, prev, keys). */
-export const ENVELOPE_OVERHEAD_BYTES = 96 * BYTE;
+/**
+ * Bytes accounted per envelope record for its key and the record's framing. The key is the
+ * feed's number and the sequence: 5–9 bytes in LevelDB (`r` n \0 seq, base 36), and an
+ * IndexedDB key [n, seq] shares all but its last bytes with its neighbour's in the browser's own
+ * LevelDB; plus the value's length and type headers.
+ */
+export const ENVELOPE_KEY_BYTES = 12 * BYTE;
+/**
+ * Bytes accounted per envelope record on top of its stored value (compact.ts): the SHA-256 it
+ * is filed with (32: the next record's prev, and the head) and ENVELOPE_KEY_BYTES.
+ */
+export const ENVELOPE_OVERHEAD_BYTES = 32 * BYTE + ENVELOPE_KEY_BYTES;
 /** Bytes accounted per stored snapshot or fork record on top of its bytes. */
 export const RECORD_OVERHEAD_BYTES = 64 * BYTE;
 

@@ -8,6 +8,7 @@ export const STORE_ERROR_CODES = [
   'STORE_INVALID_ARGUMENT',
   'UNSUPPORTED_STORE_VERSION',
   'STORE_FAILED',
+  'STORE_CORRUPTED',
 ] as const;
 export type StoreErrorCode = (typeof STORE_ERROR_CODES)[number];
 
@@ -64,6 +65,16 @@ export class UnsupportedStoreVersionError extends P2pbError {
 export class StoreFailedError extends P2pbError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('STORE_FAILED', message, options);
+  }
+}
+
+/**
+ * A stored record does not read back as what was written (damaged on disk, or a bug): the store
+ * reports it rather than return other bytes than it was given.
+ */
+export class StoreCorruptedError extends P2pbError {
+  constructor(message: string) {
+    super('STORE_CORRUPTED', message);
   }
 }
 

@@ -9,6 +9,7 @@ export {
   DEFAULT_CACHE_LIMIT_BYTES,
   DEFAULT_RANGE_BYTES,
   DEFAULT_RANGE_ENVELOPES,
+  ENVELOPE_KEY_BYTES,
   ENVELOPE_OVERHEAD_BYTES,
   MAX_FEED_ID_LENGTH,
   MAX_RANGE_BYTES,
@@ -22,6 +23,7 @@ export {
   StorageFullError,
   StoreArgumentError,
   StoreConflictError,
+  StoreCorruptedError,
   StoreFailedError,
   StoreNotStartedError,
   UnknownFeedError,
@@ -41,7 +43,8 @@ export type {
   StoredEnvelope,
   StoredSnapshot,
 } from './types.ts';
-export type { BeforeCommit, MetaRecord, StoreBackend } from './backend.ts';
+export type { BeforeCommit, EnvelopeRecord, MetaRecord, RecordVisitor, StoreBackend } from './backend.ts';
+export { envelopeCost } from './compact.ts';
 export { BackendFeedStore } from './store.ts';
 export type { FeedStoreOptions } from './store.ts';
 export { MemoryFeedStore, createMemoryBacking } from './memory.ts';

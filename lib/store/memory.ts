@@ -1,18 +1,19 @@
 /**
- * The in-memory twin: same policy, same checks, data in Maps. Values are copied in and out so a
- * caller can never change what is stored. Pass the same MemoryBacking to a new store to
- * "reopen" it (tests use that to check that a failed write left nothing behind).
+ * The in-memory twin: same policy, same checks, same stored values (compact.ts), data in Maps.
+ * Values are copied in and out so a caller can never change what is stored. Pass the same
+ * MemoryBacking to a new store to "reopen" it (tests use that to check that a failed write left
+ * nothing behind, and change a stored value in it to play a damaged disk).
  */
 import { copyBytes } from '../util/bytes.ts';
-import type { BeforeCommit, MetaRecord, StoreBackend } from './backend.ts';
+import type { BeforeCommit, EnvelopeRecord, MetaRecord, RecordVisitor, StoreBackend } from './backend.ts';
 import { BackendFeedStore } from './store.ts';
 import type { FeedStoreOptions } from './store.ts';
-import type { ForkRecord, StoredEnvelope, StoredSnapshot } from './types.ts';
+import type { ForkRecord, StoredSnapshot } from './types.ts';
 
 interface MemoryFeed {
   meta: MetaRecord;
   /** Ascending by seq. */
-  envelopes: StoredEnvelope[];
+  records: EnvelopeRecord[];
   snapshot: StoredSnapshot | undefined;
   forks: ForkRecord[];
 }
@@ -20,25 +21,22 @@ interface MemoryFeed {
 /** What a memory store holds; share it between store instances to simulate a reopen. */
 export interface MemoryBacking {
   readonly feeds: Map<string, MemoryFeed>;
+  /** The number the next new feed gets. */
+  nextNumber: number;
 }
 
 export function createMemoryBacking(): MemoryBacking {
-  return { feeds: new Map() };
+  return { feeds: new Map(), nextNumber: 1 };
 }
 
 // new Uint8Array(x) always copies (a Node Buffer's slice() would not).
-const copyEnvelope = (e: StoredEnvelope): StoredEnvelope => ({
-  seq: e.seq,
-  hash: copyBytes(e.hash),
-  prev: copyBytes(e.prev),
-  bytes: copyBytes(e.bytes),
-});
+const copyRecord = (r: EnvelopeRecord): EnvelopeRecord => ({ seq: r.seq, hash: copyBytes(r.hash), value: copyBytes(r.value) });
 const copyMeta = (m: MetaRecord): MetaRecord => ({ ...m, headHash: m.headHash ? copyBytes(m.headHash) : null });
 const copySnapshot = (s: StoredSnapshot): StoredSnapshot => ({ seq: s.seq, hash: copyBytes(s.hash), bytes: copyBytes(s.bytes) });
 const copyFork = (f: ForkRecord): ForkRecord => ({ ...f, first: copyBytes(f.first), second: copyBytes(f.second) });
 
-/** Index of the first envelope with seq > after. */
-function firstAfter(list: readonly StoredEnvelope[], after: number): number {
+/** Index of the first record with seq > after. */
+function firstAfter(list: readonly EnvelopeRecord[], after: number): number {
   let lo = 0;
   let hi = list.length;
   while (lo < hi) {
@@ -59,14 +57,14 @@ class MemoryBackend implements StoreBackend {
   #feed(meta: MetaRecord): MemoryFeed {
     let feed = this.#backing.feeds.get(meta.id);
     if (!feed) {
-      feed = { meta: copyMeta(meta), envelopes: [], snapshot: undefined, forks: [] };
+      feed = { meta: copyMeta(meta), records: [], snapshot: undefined, forks: [] };
       this.#backing.feeds.set(meta.id, feed);
     }
     return feed;
   }
 
-  async open(): Promise<MetaRecord[]> {
-    return [...this.#backing.feeds.values()].map((f) => copyMeta(f.meta));
+  async open(): Promise<{ metas: MetaRecord[]; nextNumber: number }> {
+    return { metas: [...this.#backing.feeds.values()].map((f) => copyMeta(f.meta)), nextNumber: this.#backing.nextNumber };
   }
 
   async close(): Promise<void> {}
@@ -75,32 +73,24 @@ class MemoryBackend implements StoreBackend {
     this.#feed(meta).meta = copyMeta(meta);
   }
 
-  async append(meta: MetaRecord, entries: readonly StoredEnvelope[], beforeCommit: BeforeCommit): Promise<void> {
-    const staged = entries.map(copyEnvelope);
+  async addFeed(meta: MetaRecord): Promise<void> {
+    this.#feed(meta).meta = copyMeta(meta);
+    this.#backing.nextNumber = Math.max(this.#backing.nextNumber, meta.n + 1);
+  }
+
+  async append(meta: MetaRecord, records: readonly EnvelopeRecord[], beforeCommit: BeforeCommit): Promise<void> {
+    const staged = records.map(copyRecord);
     beforeCommit('append');
     const feed = this.#feed(meta);
-    feed.envelopes.push(...staged);
+    feed.records.push(...staged);
     feed.meta = copyMeta(meta);
   }
 
-  async get(id: string, seq: number): Promise<StoredEnvelope | undefined> {
-    const list = this.#backing.feeds.get(id)?.envelopes ?? [];
-    const at = firstAfter(list, seq - 1);
-    const found = list[at];
-    return found && found.seq === seq ? copyEnvelope(found) : undefined;
-  }
-
-  async range(id: string, after: number, limit: number, maxBytes: number): Promise<StoredEnvelope[]> {
-    const list = this.#backing.feeds.get(id)?.envelopes ?? [];
-    const out: StoredEnvelope[] = [];
-    let bytes = 0;
-    for (let i = firstAfter(list, after); i < list.length && out.length < limit; i++) {
-      const entry = list[i]!;
-      if (out.length > 0 && bytes + entry.bytes.length > maxBytes) break;
-      bytes += entry.bytes.length;
-      out.push(copyEnvelope(entry));
+  async scan(meta: MetaRecord, from: number, limit: number, visit: RecordVisitor): Promise<void> {
+    const list = this.#backing.feeds.get(meta.id)?.records ?? [];
+    for (let i = firstAfter(list, from - 1), seen = 0; i < list.length && seen < limit; i++, seen++) {
+      if (!visit(copyRecord(list[i]!))) return;
     }
-    return out;
   }
 
   async putSnapshot(meta: MetaRecord, snapshot: StoredSnapshot, beforeCommit: BeforeCommit): Promise<void> {
@@ -116,11 +106,12 @@ class MemoryBackend implements StoreBackend {
     return snapshot ? copySnapshot(snapshot) : undefined;
   }
 
-  async deleteEnvelopes(meta: MetaRecord, throughSeq: number, beforeCommit: BeforeCommit): Promise<void> {
+  async deleteEnvelopes(meta: MetaRecord, throughSeq: number, rewrite: EnvelopeRecord | null, beforeCommit: BeforeCommit): Promise<void> {
     const feed = this.#feed(meta);
-    const keep = feed.envelopes.slice(firstAfter(feed.envelopes, throughSeq));
+    const keep = feed.records.slice(firstAfter(feed.records, throughSeq));
+    if (rewrite && keep[0]?.seq === rewrite.seq) keep[0] = copyRecord(rewrite);
     beforeCommit('prune');
-    feed.envelopes = keep;
+    feed.records = keep;
     feed.meta = copyMeta(meta);
   }
 
@@ -136,8 +127,8 @@ class MemoryBackend implements StoreBackend {
     return (this.#backing.feeds.get(id)?.forks ?? []).map(copyFork);
   }
 
-  async deleteFeed(id: string): Promise<void> {
-    this.#backing.feeds.delete(id);
+  async deleteFeed(meta: MetaRecord): Promise<void> {
+    this.#backing.feeds.delete(meta.id);
   }
 }
 

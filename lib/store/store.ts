@@ -1,17 +1,18 @@
 /**
  * The policy half of every FeedStore: continuity checks, ownership, byte accounting, the LRU of
  * cached feeds, quota handling and the "full" state. Each storage technology supplies a
- * StoreBackend (memory.ts, idb.ts, file.ts); this class serialises writes and keeps the index of
- * feeds in memory (one small record per feed).
+ * StoreBackend (memory.ts, idb.ts, file.ts); this class serialises writes, keeps the index of
+ * feeds in memory (one small record per feed), and is the one place envelopes become stored
+ * records and back (compact.ts), so every backend keeps the same values.
  */
 import { copyBytes, equalBytes } from '../util/bytes.ts';
 import { P2pbError } from '../util/errors.ts';
-import type { BeforeCommit, MetaRecord, StoreBackend } from './backend.ts';
+import type { BeforeCommit, EnvelopeRecord, MetaRecord, StoreBackend } from './backend.ts';
+import { envelopeCost, feedPrefix, impliesPrev, packEnvelope, unpackEnvelope, withOwnPrev } from './compact.ts';
 import {
   DEFAULT_CACHE_LIMIT_BYTES,
   DEFAULT_RANGE_BYTES,
   DEFAULT_RANGE_ENVELOPES,
-  ENVELOPE_OVERHEAD_BYTES,
   MAX_FEED_ID_LENGTH,
   MAX_RANGE_BYTES,
   MAX_RANGE_ENVELOPES,
@@ -54,11 +55,15 @@ export interface FeedStoreOptions {
   now?: () => number;
   /** Failure injection for tests: see BeforeCommit. */
   faults?: { beforeCommit?: BeforeCommit };
+  /**
+   * false: keep every envelope as given instead of as a compact entry (compact.ts). What
+   * bench/feeds.bench.ts measures compaction against; either way, both kinds are read.
+   */
+  compact?: boolean;
 }
 
 const HASH_LENGTH = 32;
 
-export const envelopeCost = (bytes: Uint8Array): number => bytes.length + ENVELOPE_OVERHEAD_BYTES;
 const recordCost = (bytes: number): number => bytes + RECORD_OVERHEAD_BYTES;
 
 function checkId(id: unknown): string {
@@ -102,10 +107,14 @@ export class BackendFeedStore implements FeedStore {
   readonly #maxBytes: number | null;
   readonly #now: () => number;
   readonly #beforeCommit: BeforeCommit;
+  readonly #compact: boolean;
   readonly #metas = new Map<string, MetaRecord>();
+  /** Each feed's envelope prefix (compact.ts feedPrefix), computed once: it decodes the author key. */
+  readonly #prefixes = new Map<string, Uint8Array | null>();
   readonly #dirty = new Set<string>();
   readonly #retained = new Map<string, number>();
   #started = false;
+  #nextNumber = 1;
   #tail: Promise<unknown> = Promise.resolve();
   #full: { at: number; neededBytes: number; message: string } | null = null;
 
@@ -116,6 +125,7 @@ export class BackendFeedStore implements FeedStore {
     this.#now = options.now ?? Date.now;
     const hook = options.faults?.beforeCommit;
     this.#beforeCommit = hook ? (operation) => hook(operation) : () => {};
+    this.#compact = options.compact ?? true;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -124,18 +134,20 @@ export class BackendFeedStore implements FeedStore {
   async start(options: CallOptions = {}): Promise<void> {
     options.signal?.throwIfAborted();
     if (this.#started) return;
-    let metas: MetaRecord[];
+    let opened: { metas: MetaRecord[]; nextNumber: number };
     try {
-      metas = await this.#backend.open();
+      opened = await this.#backend.open();
     } catch (cause) {
       if (cause instanceof P2pbError) throw cause;
       throw new StoreFailedError(`cannot open the feed store: ${String((cause as Error)?.message ?? cause)}`, { cause });
     }
     this.#metas.clear();
-    for (const meta of metas) {
+    this.#prefixes.clear();
+    for (const meta of opened.metas) {
       if (meta.v !== STORE_SCHEMA_VERSION) throw new UnsupportedStoreVersionError(meta.v);
       this.#metas.set(meta.id, meta);
     }
+    this.#nextNumber = opened.nextNumber;
     this.#started = true;
   }
 
@@ -165,24 +177,29 @@ export class BackendFeedStore implements FeedStore {
         this.#touch(existing);
         return toInfo(existing);
       }
-      const meta: MetaRecord = existing
-        ? { ...existing, ownership, lastUsed: this.#now() }
-        : {
-            v: STORE_SCHEMA_VERSION,
-            id,
-            ownership,
-            headSeq: 0,
-            headHash: null,
-            snapshotSeq: 0,
-            snapshotBytes: 0,
-            firstSeq: 0,
-            lastSeq: 0,
-            count: 0,
-            bytes: 0,
-            forks: 0,
-            lastUsed: this.#now(),
-          };
-      await this.#write(meta, 0, () => this.#backend.putMeta(meta));
+      if (existing) {
+        const meta = { ...existing, ownership, lastUsed: this.#now() };
+        await this.#write(meta, 0, () => this.#backend.putMeta(meta));
+        return toInfo(meta);
+      }
+      const meta: MetaRecord = {
+        v: STORE_SCHEMA_VERSION,
+        id,
+        n: this.#nextNumber,
+        ownership,
+        headSeq: 0,
+        headHash: null,
+        snapshotSeq: 0,
+        snapshotBytes: 0,
+        firstSeq: 0,
+        lastSeq: 0,
+        count: 0,
+        bytes: 0,
+        forks: 0,
+        lastUsed: this.#now(),
+      };
+      await this.#write(meta, 0, () => this.#backend.addFeed(meta));
+      this.#nextNumber = meta.n + 1;
       return toInfo(meta);
     });
   }
@@ -220,10 +237,10 @@ export class BackendFeedStore implements FeedStore {
     options.signal?.throwIfAborted();
     return this.#serial(async () => {
       this.#requireStarted();
-      if (!this.#metas.has(id)) return false;
-      await this.#guard(() => this.#backend.deleteFeed(id));
-      this.#metas.delete(id);
-      this.#dirty.delete(id);
+      const meta = this.#metas.get(id);
+      if (!meta) return false;
+      await this.#guard(() => this.#backend.deleteFeed(meta));
+      this.#forget(id);
       this.#full = null; // room was freed: the next own write finds out whether it is enough
       return true;
     });
@@ -266,8 +283,9 @@ export class BackendFeedStore implements FeedStore {
         seq = entry.seq;
         hash = entry.hash;
       }
+      const records = this.#pack(meta, entries);
       let need = 0;
-      for (const entry of entries) need += envelopeCost(entry.bytes);
+      for (const record of records) need += envelopeCost(record.value);
       const last = entries[entries.length - 1]!;
       const next: MetaRecord = {
         ...meta,
@@ -279,7 +297,7 @@ export class BackendFeedStore implements FeedStore {
         bytes: meta.bytes + need,
         lastUsed: this.#now(),
       };
-      await this.#write(next, need, () => this.#backend.append(next, entries, this.#beforeCommit));
+      await this.#write(next, need, () => this.#backend.append(next, records, this.#beforeCommit));
       return { seq: last.seq, hash: copyBytes(last.hash) };
     });
   }
@@ -292,7 +310,8 @@ export class BackendFeedStore implements FeedStore {
     const meta = this.#metas.get(id);
     if (!meta || meta.count === 0 || seq < meta.firstSeq || seq > meta.lastSeq) return undefined;
     this.#touch(meta);
-    return this.#guard(() => this.#backend.get(id, seq));
+    const [found] = await this.#read(meta, seq - 1, 1, Number.MAX_SAFE_INTEGER);
+    return found?.seq === seq ? found : undefined;
   }
 
   async range(id: string, options: RangeOptions): Promise<StoredEnvelope[]> {
@@ -305,7 +324,7 @@ export class BackendFeedStore implements FeedStore {
     const meta = this.#metas.get(id);
     if (!meta || meta.count === 0 || after >= meta.lastSeq) return [];
     this.#touch(meta);
-    return this.#guard(() => this.#backend.range(id, after, limit, maxBytes));
+    return this.#read(meta, after, limit, maxBytes);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -357,34 +376,19 @@ export class BackendFeedStore implements FeedStore {
         throw new StoreArgumentError(`cannot prune through ${throughSeq}: the snapshot is at ${meta.snapshotSeq}`);
       }
       if (meta.count === 0 || meta.firstSeq > throughSeq) return 0;
-      let removed = 0;
-      let removedBytes = 0;
-      let firstLeft = 0;
-      let after = 0;
-      while (firstLeft === 0) {
-        options.signal?.throwIfAborted();
-        const batch = await this.#guard(() => this.#backend.range(id, after, MAX_RANGE_ENVELOPES, MAX_RANGE_BYTES));
-        if (batch.length === 0) break;
-        for (const entry of batch) {
-          if (entry.seq > throughSeq) {
-            firstLeft = entry.seq;
-            break;
-          }
-          removed++;
-          removedBytes += envelopeCost(entry.bytes);
-        }
-        after = batch[batch.length - 1]!.seq;
-      }
+      const { removed, removedBytes, last, kept } = await this.#pruned(meta, throughSeq, options.signal);
+      // The first record left may name its prev by the one before it, which goes: it carries it now.
+      const rewrite = kept && withOwnPrev(id, kept, last);
       const count = meta.count - removed;
       const next: MetaRecord = {
         ...meta,
         count,
-        firstSeq: count > 0 ? firstLeft : 0,
+        firstSeq: kept ? kept.seq : 0,
         lastSeq: count > 0 ? meta.lastSeq : 0,
-        bytes: meta.bytes - removedBytes,
+        bytes: meta.bytes - removedBytes + (rewrite ? rewrite.value.length - kept.value.length : 0),
         lastUsed: this.#now(),
       };
-      await this.#write(next, 0, () => this.#backend.deleteEnvelopes(next, throughSeq, this.#beforeCommit));
+      await this.#write(next, 0, () => this.#backend.deleteEnvelopes(next, throughSeq, rewrite, this.#beforeCommit));
       if (removed > 0 && meta.ownership === 'own') this.#full = null;
       return removed;
     });
@@ -467,6 +471,63 @@ export class BackendFeedStore implements FeedStore {
     return run;
   }
 
+  /** What prune() deletes (how many, their accounted bytes, the last of them) and the first record it keeps. */
+  async #pruned(meta: MetaRecord, throughSeq: number, signal: AbortSignal | undefined) {
+    const found = { removed: 0, removedBytes: 0, last: null as EnvelopeRecord | null, kept: null as EnvelopeRecord | null };
+    await this.#guard(() =>
+      this.#backend.scan(meta, meta.firstSeq, Number.POSITIVE_INFINITY, (record) => {
+        signal?.throwIfAborted();
+        if (record.seq > throughSeq) {
+          found.kept = record;
+          return false;
+        }
+        found.removed++;
+        found.removedBytes += envelopeCost(record.value);
+        found.last = record;
+        return true;
+      }),
+    );
+    return found;
+  }
+
+  /**
+   * The records of `entries`, appended after what `meta` says is stored. A record names its prev
+   * only when the record before it is not stored: the first of a feed after a snapshot moved its
+   * head past what is stored, or after everything was pruned.
+   */
+  #pack(meta: MetaRecord, entries: readonly StoredEnvelope[]): EnvelopeRecord[] {
+    const prefix = this.#compact ? this.#prefix(meta.id) : null;
+    const stored = meta.count > 0 && meta.headSeq === meta.lastSeq && meta.headHash ? { seq: meta.lastSeq, hash: meta.headHash } : null;
+    return entries.map((entry, i) => {
+      const before = i === 0 ? stored : entries[i - 1]!;
+      return { seq: entry.seq, hash: entry.hash, value: packEnvelope(prefix, entry, !impliesPrev(entry.seq, entry.prev, before)) };
+    });
+  }
+
+  /**
+   * Envelopes after `after`, rebuilt from one consistent read of the backend. Record `after`
+   * is read too when it is stored: its hash is the prev of the next one.
+   */
+  async #read(meta: MetaRecord, after: number, limit: number, maxBytes: number): Promise<StoredEnvelope[]> {
+    const prefix = this.#prefix(meta.id);
+    const out: StoredEnvelope[] = [];
+    let before: EnvelopeRecord | null = null;
+    let bytes = 0;
+    await this.#guard(() =>
+      this.#backend.scan(meta, after, limit + 1, (record) => {
+        if (record.seq > after) {
+          const envelope = unpackEnvelope(meta.id, prefix, record, before);
+          if (out.length > 0 && bytes + envelope.bytes.length > maxBytes) return false;
+          bytes += envelope.bytes.length;
+          out.push(envelope);
+        }
+        before = record;
+        return out.length < limit;
+      }),
+    );
+    return out;
+  }
+
   #requireStarted(): void {
     if (!this.#started) throw new StoreNotStartedError();
   }
@@ -476,6 +537,21 @@ export class BackendFeedStore implements FeedStore {
     const meta = this.#metas.get(id);
     if (!meta) throw new UnknownFeedError(id);
     return meta;
+  }
+
+  #forget(id: string): void {
+    this.#metas.delete(id);
+    this.#dirty.delete(id);
+    this.#prefixes.delete(id);
+  }
+
+  #prefix(id: string): Uint8Array | null {
+    let prefix = this.#prefixes.get(id);
+    if (prefix === undefined) {
+      prefix = feedPrefix(id);
+      this.#prefixes.set(id, prefix);
+    }
+    return prefix;
   }
 
   #touch(meta: MetaRecord): void {
@@ -556,9 +632,8 @@ export class BackendFeedStore implements FeedStore {
     let freed = 0;
     for (const meta of candidates) {
       if (freed >= bytes) break;
-      await this.#guard(() => this.#backend.deleteFeed(meta.id));
-      this.#metas.delete(meta.id);
-      this.#dirty.delete(meta.id);
+      await this.#guard(() => this.#backend.deleteFeed(meta));
+      this.#forget(meta.id);
       freed += meta.bytes;
     }
     return freed;
