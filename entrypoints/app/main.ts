@@ -23,6 +23,7 @@ import {
   consentCovers,
   consentKey,
   consentOf,
+  consentsIn,
   createAppHost,
   getBundledApp,
   newFeeds,
@@ -249,6 +250,46 @@ function publishCard(): HTMLElement {
   );
 }
 
+/**
+ * Published apps the person opened from links: open again, or forget — the consent goes, and so
+ * does the app's grant, so opening its link again asks for both anew.
+ */
+function openedCard(): HTMLElement {
+  const list = h('ul', { class: 'list', testid: 'opened-apps' });
+  const card = h('section', { class: 'card stack', testid: 'opened', hidden: true }, h('h2', {}, 'Apps you opened from links'), list);
+  const draw = async () => {
+    const consents = consentsIn(await browser.storage.local.get(null));
+    card.hidden = consents.length === 0;
+    list.replaceChildren(
+      ...consents.map((c) => {
+        const error = h('span', { class: 'error' });
+        const forget = h('button', { testid: 'opened-forget', title: 'Forget this app: its consent and its grant' }, 'Forget');
+        forget.addEventListener('click', () => {
+          void (async () => {
+            await browser.storage.local.remove(consentKey(c.author, c.id));
+            try {
+              await connectUi().request('grant.revoke', { origin: publishedAppOrigin(c.author, c.id) });
+            } catch (err) {
+              if (codeOf(err) !== 'UNKNOWN_GRANT') throw err; // it never asked for an identity
+            }
+            await draw();
+          })().catch((err: unknown) => (error.textContent = errorText(err)));
+        });
+        return h(
+          'li',
+          { testid: 'opened-app', 'data-app': c.id, 'data-author': c.author },
+          h('a', { href: `?app=${encodeURIComponent(c.id)}&author=${encodeURIComponent(c.author)}`, testid: 'opened-open' }, c.name ?? c.id),
+          h('span', { class: 'muted' }, ` ${c.version} · by ${shortKey(c.author)} · reads ${c.reads.join(', ') || 'nothing'} · writes ${c.writes.join(', ') || 'nothing'} `),
+          forget,
+          error,
+        );
+      }),
+    );
+  };
+  draw().catch((err: unknown) => log.warn('cannot list opened apps', err));
+  return card;
+}
+
 function launcher(): void {
   document.title = 'P2P Browser — apps';
   main.className = 'launcher';
@@ -265,6 +306,7 @@ function launcher(): void {
         h('span', { class: 'muted' }, a.manifest.description),
       ),
     ),
+    openedCard(),
     publishCard(),
   );
 }

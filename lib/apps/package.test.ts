@@ -9,7 +9,9 @@ import { appGrantOrigin } from './origin.ts';
 import {
   appLink,
   consentCovers,
+  consentKey,
   consentOf,
+  consentsIn,
   newFeeds,
   openPublishedApp,
   parseAppLink,
@@ -178,6 +180,11 @@ describe('published apps', () => {
     expect(newFeeds(consent, { reads: ['posts', 'pub'], writes: ['pub'] })).toEqual({ reads: [], writes: [] });
     expect(newFeeds(consent, { reads: ['posts'], writes: ['posts'] })).toEqual({ reads: [], writes: ['posts'] });
     expect(newFeeds(consent, { reads: ['secrets'], writes: [] })).toEqual({ reads: ['secrets'], writes: [] });
+    expect(consent.name).toBe('Pub');
+    // The launcher lists consents from everything the extension stores, newest first, nothing else.
+    const older = { ...consent, id: 'old', at: 0 };
+    const stored = { [consentKey(author, 'pub')]: consent, [consentKey(author, 'old')]: older, vault: { v: 1 }, 'published-app:junk': 'not a consent', 'published-app:x/y': { author } };
+    expect(consentsIn(stored)).toEqual([consent, older]);
   });
 
   it('writes one document with its scripts inline, each allowed by its own hash only', async () => {

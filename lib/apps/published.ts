@@ -180,6 +180,8 @@ export async function openPublishedApp(state: Uint8Array, author: string, id: st
 export interface AppConsent {
   author: string;
   id: string;
+  /** The manifest's name when the person agreed (consents stored before it was kept have none). */
+  name?: string;
   version: string;
   sha256: string;
   reads: string[];
@@ -204,6 +206,7 @@ export function consentCovers(consent: AppConsent | undefined, app: PublishedApp
 export const consentOf = (app: PublishedApp, at: number): AppConsent => ({
   author: app.author,
   id: app.pkg.id,
+  name: app.pkg.manifest.name,
   version: app.pkg.manifest.version,
   sha256: app.header.sha256,
   reads: [...app.pkg.manifest.reads],
@@ -211,7 +214,17 @@ export const consentOf = (app: PublishedApp, at: number): AppConsent => ({
   at,
 });
 
-export const consentKey = (author: string, id: string): string => `published-app:${author}/${id}`;
+const CONSENT_PREFIX = 'published-app:';
+export const consentKey = (author: string, id: string): string => `${CONSENT_PREFIX}${author}/${id}`;
+
+/** The consents among what `browser.storage.local` holds (the published apps the person opened), newest first. */
+export function consentsIn(items: Record<string, unknown>): AppConsent[] {
+  return Object.entries(items)
+    .filter(([key, value]) => key.startsWith(CONSENT_PREFIX) && typeof value === 'object' && value !== null)
+    .map(([, value]) => value as AppConsent)
+    .filter((c) => typeof c.author === 'string' && typeof c.id === 'string' && Array.isArray(c.reads) && Array.isArray(c.writes))
+    .sort((x, y) => (y.at ?? 0) - (x.at ?? 0));
+}
 
 // ---- the document the frame runs -----------------------------------------------------------
 

@@ -318,5 +318,18 @@ describe('published apps', () => {
     // Same subject, already granted: it sees Bob at once, no prompt.
     await waitInFrame(b, again, SHELL, (key) => document.body?.dataset.key === key, bob);
     console.log(`[published-app ${kindA}→${kindB}] reopening the link after an update: consent for v1.1.0 after ${updateMs.toFixed(0)} ms`);
+
+    // B's launcher lists the app it opened from a link; "Forget" drops its consent and its grant,
+    // so the link asks again.
+    const launcher = await openExtensionPage(b, 'app.html');
+    const entry = (await launcher.waitForSelector(`[data-testid="opened-app"][data-app="${ID}"]`))!;
+    expect(await entry.evaluate((el) => el.querySelector('[data-testid="opened-open"]')!.textContent)).toBe('Probe');
+    expect((await uiRequest<{ grants: { origin: string }[] }>(popupB, 'state.get')).grants.map((g) => g.origin)).toContain(origin);
+    await entry.evaluate((el) => (el.querySelector('[data-testid="opened-forget"]') as HTMLElement).click());
+    await launcher.waitForFunction((id: string) => !document.querySelector(`[data-testid="opened-app"][data-app="${id}"]`), {}, ID);
+    expect((await uiRequest<{ grants: { origin: string }[] }>(popupB, 'state.get')).grants.map((g) => g.origin)).not.toContain(origin);
+    const { host: asked } = await openLink(b, popupB, link);
+    expect(await text(asked, 'consent-version')).toBe('1.1.0');
+    expect(await asked.$('[data-testid="app-frame"]')).toBeNull();
   });
 });
