@@ -63,36 +63,48 @@
     }
   }
 
-  function byRef(ref) {
-    return items.find((i) => `${i.author}/${i.id}` === ref);
+  function row(item, ref, parent, original) {
+    const who = item.author === me ? 'You' : short(item.author);
+    return el(
+      'li',
+      { 'data-testid': 'mb-item', 'data-ref': ref, 'data-author': item.author },
+      el('div', { class: 'row' }, el('span', { class: 'author' }, who), el('span', { class: 'muted' }, when.format(new Date(item.ts)))),
+      typeof item.replyTo === 'string'
+        ? el('div', { class: 'context', 'data-testid': 'mb-reply-context' }, `↳ reply to ${parent ? (parent.author === me ? 'you' : short(parent.author)) : short(item.replyTo.split('/')[0])}`)
+        : null,
+      typeof item.repostOf === 'string' ? el('div', { class: 'context' }, `⟳ repost of ${original ? short(original.author) : short(item.repostOf.split('/')[0])}`) : null,
+      el('p', { 'data-testid': 'mb-text' }, String(item.text ?? (original ? original.text : '') ?? '')),
+      el(
+        'div',
+        {},
+        el('button', { class: 'link', 'data-testid': 'mb-reply', onclick: () => startReply(ref, who) }, 'Reply'),
+        item.author !== me ? el('button', { class: 'link', 'data-testid': 'mb-repost', onclick: () => repost(item) }, 'Repost') : null,
+      ),
+    );
   }
+
+  // One formatter for every row: Date#toLocaleString builds a new one per call, which for a
+  // timeline of 1,000 posts was most of the time it took to draw.
+  const when = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'medium' });
+  /** Rows drawn last time, by ref, with what they showed: unchanged posts keep their row. */
+  let rows = new Map();
 
   function draw() {
     const list = $('timeline');
-    list.replaceChildren(
-      ...items.map((item) => {
-        const ref = `${item.author}/${item.id}`;
-        const who = item.author === me ? 'You' : short(item.author);
-        const parent = typeof item.replyTo === 'string' ? byRef(item.replyTo) : null;
-        const original = typeof item.repostOf === 'string' ? byRef(item.repostOf) : null;
-        return el(
-          'li',
-          { 'data-testid': 'mb-item', 'data-ref': ref, 'data-author': item.author },
-          el('div', { class: 'row' }, el('span', { class: 'author' }, who), el('span', { class: 'muted' }, new Date(item.ts).toLocaleString())),
-          typeof item.replyTo === 'string'
-            ? el('div', { class: 'context', 'data-testid': 'mb-reply-context' }, `↳ reply to ${parent ? (parent.author === me ? 'you' : short(parent.author)) : short(item.replyTo.split('/')[0])}`)
-            : null,
-          typeof item.repostOf === 'string' ? el('div', { class: 'context' }, `⟳ repost of ${original ? short(original.author) : short(item.repostOf.split('/')[0])}`) : null,
-          el('p', { 'data-testid': 'mb-text' }, String(item.text ?? (original ? original.text : '') ?? '')),
-          el(
-            'div',
-            {},
-            el('button', { class: 'link', 'data-testid': 'mb-reply', onclick: () => startReply(ref, who) }, 'Reply'),
-            item.author !== me ? el('button', { class: 'link', 'data-testid': 'mb-repost', onclick: () => repost(item) }, 'Repost') : null,
-          ),
-        );
-      }),
-    );
+    const byRef = new Map(items.map((i) => [`${i.author}/${i.id}`, i]));
+    const next = new Map();
+    const lis = items.map((item) => {
+      const ref = `${item.author}/${item.id}`;
+      const parent = typeof item.replyTo === 'string' ? byRef.get(item.replyTo) : null;
+      const original = typeof item.repostOf === 'string' ? byRef.get(item.repostOf) : null;
+      const shown = JSON.stringify([item, me, parent ? parent.author : null, original ? [original.author, original.text] : null]);
+      const kept = rows.get(ref);
+      const li = kept && kept.shown === shown ? kept.li : row(item, ref, parent, original);
+      next.set(ref, { shown, li });
+      return li;
+    });
+    rows = next;
+    list.replaceChildren(...lis);
     if (items.length === 0) list.replaceChildren(el('li', { class: 'muted' }, 'Nothing yet: post something, or follow someone.'));
   }
 
