@@ -32,6 +32,8 @@ export const SYNC_MAX_OUTBOUND_STREAMS = 32;
 export const SYNC_REQUEST_TIMEOUT = 15 * SECOND;
 /** A subscriber that cannot keep up is cut off after its push queue holds this many bytes. */
 export const MAX_PUSH_QUEUE_BYTES = 8 * MiB;
+/** A holder that sent records that do not verify is not subscribed to again for this long. */
+export const INVALID_SENDER_PAUSE = 10 * MINUTE;
 /** A lost subscription is retried after this, doubling up to SUBSCRIBE_RETRY_MAX. */
 export const SUBSCRIBE_RETRY_MIN = 1 * SECOND;
 export const SUBSCRIBE_RETRY_MAX = 1 * MINUTE;

@@ -12,6 +12,7 @@ export const SYNC_ERROR_CODES = [
   'FEED_NOT_FOUND',
   'NOT_A_HOST',
   'DELEGATION_REFUSED',
+  'PEER_SENT_INVALID',
 ] as const;
 export type SyncErrorCode = (typeof SYNC_ERROR_CODES)[number];
 
@@ -53,6 +54,34 @@ export class SyncRefusedError extends P2pbError {
     this.remoteCode = remoteCode;
   }
 }
+/**
+ * Feed codes that mean the sender sent what its author never signed (or not a feed record at
+ * all): tampered, truncated or malformed. Not the sender's fault: a fork (the author signed
+ * both), a replay or a gap (just late), a blocked key or a full store (this side's decisions).
+ */
+export const PEER_FAULT_CODES: ReadonlySet<string> = new Set([
+  'BAD_ENVELOPE_SIGNATURE',
+  'BAD_SNAPSHOT_SIGNATURE',
+  'MALFORMED_ENVELOPE',
+  'MALFORMED_SNAPSHOT',
+  'NON_CANONICAL_ENVELOPE',
+  'NON_CANONICAL_SNAPSHOT',
+  'UNSUPPORTED_FEED_VERSION',
+  'INVALID_FEED_FIELD',
+  'WRONG_FEED',
+  'MALFORMED_UPDATE',
+  'ENVELOPE_TOO_LARGE',
+  'SNAPSHOT_TOO_LARGE',
+]);
+
+/** A holder served records of `feed` that do not verify: it is left for another holder. */
+export class PeerSentInvalidError extends P2pbError {
+  constructor(peer: string, feed: string, refused: ReadonlyArray<{ code: string | number }>) {
+    const codes = [...new Set(refused.map((e) => e.code))].join(', ');
+    super('PEER_SENT_INVALID', `peer ${peer.slice(0, 64)} sent ${refused.length} record(s) of ${feed.slice(0, 160)} that do not verify (${codes})`);
+  }
+}
+
 /** Nobody reachable holds the feed (the author is offline and no cache or host answered). */
 export class FeedNotFoundError extends P2pbError {
   constructor(feedId: string, tried: number) {

@@ -132,6 +132,55 @@ describe('feed sync between peers', () => {
     expect(await textOf(b.library, feed)).toBe('real');
   }, 30_000);
 
+  /** A dishonest cache: from envelope 2 on, what it serves of any feed has its signature's last byte flipped. */
+  const flipFrom2 = (_feed: string, seq: number, bytes: Uint8Array) => {
+    if (seq < 2) return bytes;
+    const out = bytes.slice();
+    out[out.length - 1]! ^= 1;
+    return out;
+  };
+
+  it('leaves a holder that pushes a tampered envelope for another, which brings the real one', async () => {
+    const { networkId, bootstrap, a, b } = await twoPeers();
+    const m = await startPeer(networkId, bootstrap, { tamper: flipFrom2 });
+    const feed = `${a.identity}/posts`;
+    const doc = new Y.Doc();
+    await a.library.write(a.identity, 'posts', textUpdate('one ', doc));
+    const cached = m.sync.follow(a.identity);
+    await cached.ready;
+    // B follows A through M (as if M were where B first found A's feed).
+    const follow = b.sync.follow(a.identity, { hint: m.node.peerId });
+    await follow.ready;
+    expect(follow.peer).toBe(m.node.peerId.toString());
+    expect(await textOf(b.library, feed)).toBe('one ');
+
+    // A writes; M pushes it to B tampered: B refuses it, leaves M, and gets it from A.
+    const arrived = stored(b.library, feed, 2, 20_000);
+    await a.library.write(a.identity, 'posts', textUpdate('two', doc));
+    await arrived;
+    expect(await textOf(b.library, feed)).toBe('one two');
+    await expect.poll(() => follow.peer, { timeout: 10_000 }).toBe(a.node.peerId.toString());
+    follow.stop();
+    cached.stop();
+  }, 60_000);
+
+  it('a one-off read keeps what verified from a dishonest holder and does not count it as found', async () => {
+    const { networkId, bootstrap, a } = await twoPeers();
+    const m = await startPeer(networkId, bootstrap, { tamper: flipFrom2 });
+    const feed = `${a.identity}/posts`;
+    const doc = new Y.Doc();
+    await a.library.write(a.identity, 'posts', textUpdate('one ', doc));
+    await a.library.write(a.identity, 'posts', textUpdate('two', doc));
+    expect((await m.sync.fetch(a.identity)).feeds.map((f) => f.head?.seq)).toEqual([2]);
+    await a.stop();
+    // M is the only holder left, and serves envelope 2 tampered.
+    const d = await startPeer(networkId, bootstrap);
+    await expect.poll(async () => (await d.node.findProviders(new TextEncoder().encode(`/p2pb-feeds/${a.identity}`))).map((p) => p.id.toString()), { timeout: 10_000 }).toContain(m.node.peerId.toString());
+    await expect(d.sync.fetch(a.identity)).rejects.toMatchObject({ code: 'FEED_NOT_FOUND' });
+    expect((await d.library.head(feed))?.seq).toBe(1);
+    expect(await textOf(d.library, feed)).toBe('one ');
+  }, 60_000);
+
   it('serves a closed network to members only', async () => {
     const networkId = createNetworkId();
     const secret = createNetworkSecret();

@@ -13,6 +13,7 @@ import type { Logger } from '../util/log.ts';
 import type { FeedLibrary, ReceivedBatch } from './library.ts';
 import {
   FIND_PROVIDERS_TIMEOUT,
+  INVALID_SENDER_PAUSE,
   MAX_HOLDERS_TRIED,
   MAX_PROVIDERS,
   MAX_PULL_ROUNDS,
@@ -24,7 +25,7 @@ import {
   SYNC_PROTOCOL_VERSION,
   SYNC_REQUEST_TIMEOUT,
 } from './constants.ts';
-import { FeedNotFoundError, SyncFailedError } from './errors.ts';
+import { FeedNotFoundError, PEER_FAULT_CODES, PeerSentInvalidError, SyncFailedError } from './errors.ts';
 import { requestDelegate, requestHeads, requestPull, runSubscription, serveSyncStream, type FeedSource } from './peer.ts';
 import type { FeedQuery, Head } from './wire.ts';
 
@@ -239,7 +240,9 @@ export class FeedSync {
           if (authorOf(head.feed) !== author) continue;
           const local = await this.#init.library.head(head.feed);
           if (local && local.seq >= head.seq) continue;
-          feeds.push(await this.pull(peer, head.feed, options.signal));
+          const batch = await this.pull(peer, head.feed, options.signal);
+          checkSender(peer, batch); // what verified is kept; the rest from the next holder
+          feeds.push(batch);
         }
         if (heads.length === 0) continue; // this holder has nothing: try the next
         return { feeds, from: peer.toString() };
@@ -301,6 +304,8 @@ class FollowState implements Follow {
   readonly #abort = new AbortController();
   readonly #onStop: () => void;
   #hint: PeerId | undefined;
+  /** Holders that sent what does not verify, and until when they are passed over. */
+  readonly #invalidSenders = new Map<string, number>();
   #wake: (() => void) | null = null;
 
   constructor(sync: FeedSync, author: string, node: NetworkNode, library: FeedLibrary, log: Logger, hint: PeerId | undefined, onStop: () => void) {
@@ -343,6 +348,7 @@ class FollowState implements Follow {
       this.#hint = undefined;
       for await (const peer of candidates) {
         if (signal.aborted) return;
+        if ((this.#invalidSenders.get(peer.toString()) ?? 0) > Date.now()) continue;
         try {
           await this.#subscribe(peer, signal);
           subscribed = true;
@@ -351,7 +357,12 @@ class FollowState implements Follow {
           break; // the subscription ended (disconnect): that peer again, then any holder
         } catch (error) {
           if (signal.aborted) return;
-          this.#log.debug('subscription to', peer.toString(), 'for', this.author, 'failed:', (error as P2pbError)?.code ?? error);
+          if ((error as P2pbError)?.code === 'PEER_SENT_INVALID') {
+            this.#invalidSenders.set(peer.toString(), Date.now() + INVALID_SENDER_PAUSE);
+            this.#log.warn('following', this.author, ': leaving a holder for another:', (error as Error).message);
+          } else {
+            this.#log.debug('subscription to', peer.toString(), 'for', this.author, 'failed:', (error as P2pbError)?.code ?? error);
+          }
         } finally {
           this.peer = null;
         }
@@ -381,21 +392,29 @@ class FollowState implements Follow {
           this.peer = peer.toString();
           for (const head of heads) {
             const local = await this.#library.head(head.feed);
-            if (!local || local.seq < head.seq) await this.#sync.pull(peer, head.feed, signal);
+            if (!local || local.seq < head.seq) checkSender(peer, await this.#sync.pull(peer, head.feed, signal));
           }
           this.#resolveReady();
         },
         onPush: async (feed, run) => {
           const result = await this.#library.receive(feed, { snapshot: null, run });
           this.#sync.markReceived(feed);
+          // A tampered push ends the subscription: the next holder's heads bring what was refused.
+          checkSender(peer, result);
           if (result.gapAfter !== null || result.refused.some((e) => e.code === 'OUT_OF_CHAIN')) {
-            await this.#sync.pull(peer, feed, signal);
+            checkSender(peer, await this.#sync.pull(peer, feed, signal));
           }
         },
       },
       signal,
     );
   }
+}
+
+/** Throws PeerSentInvalidError when `peer` sent records of the batch's feed that do not verify. */
+function checkSender(peer: PeerId, batch: Pick<ReceivedBatch, 'feed' | 'refused'>): void {
+  const faults = batch.refused.filter((e) => PEER_FAULT_CODES.has(String(e.code)));
+  if (faults.length > 0) throw new PeerSentInvalidError(peer.toString(), batch.feed, faults);
 }
 
 /** A copy of `list` in random order (readers spread over holders instead of all taking the first). */

@@ -28,7 +28,15 @@ export interface Peer {
 
 export const started: Array<{ stop(): Promise<void> }> = [];
 
-export async function startPeer(networkId: string, bootstrap: string[], options: { secret?: Uint8Array; publish?: boolean; compactEvery?: number } = {}): Promise<Peer> {
+export interface PeerOptions {
+  secret?: Uint8Array;
+  publish?: boolean;
+  compactEvery?: number;
+  /** A dishonest holder: what it serves (pushes and pulls) is `tamper`'s version of each envelope. */
+  tamper?: (feed: string, seq: number, bytes: Uint8Array) => Uint8Array;
+}
+
+export async function startPeer(networkId: string, bootstrap: string[], options: PeerOptions = {}): Promise<Peer> {
   const { secretKey } = await generateKeyPair();
   const signer = await createSigningKey(secretKey);
   const identity = encodePublicKey(signer.publicKey);
@@ -42,6 +50,7 @@ export async function startPeer(networkId: string, bootstrap: string[], options:
   await store.start();
   const log = createMemoryLogger();
   const library = new FeedLibrary({ store, signerFor: (a) => (a === identity ? signer : undefined), keeps: (a) => a === identity, log, ...(options.compactEvery === undefined ? {} : { compactEvery: options.compactEvery }) });
+  if (options.tamper) serveTampered(library, options.tamper);
   const seen = new Set<string>();
   const sync = new FeedSync({
     node,
@@ -82,6 +91,17 @@ export async function startPeer(networkId: string, bootstrap: string[], options:
   };
   started.push(peer);
   return peer;
+}
+
+/** Makes `library` hand out `tamper`'s version of each envelope to whoever serves from it (its FeedSync). */
+function serveTampered(library: FeedLibrary, tamper: NonNullable<PeerOptions['tamper']>): void {
+  const onEnvelope = library.onEnvelope.bind(library);
+  library.onEnvelope = (listener) => onEnvelope((feed, seq, bytes, local) => listener(feed, seq, tamper(feed, seq, bytes), local));
+  const pull = library.pull.bind(library);
+  library.pull = async (id, after, limit, signal) => {
+    const result = await pull(id, after, limit, signal);
+    return { ...result, envelopes: result.envelopes.map((bytes, i) => tamper(id, after + 1 + i, bytes)) };
+  };
 }
 
 export function textUpdate(text: string, doc = new Y.Doc()): Uint8Array {
