@@ -8,6 +8,7 @@ import { MemoryFeedStore } from '../store/index.ts';
 import type { FeedStore } from '../store/index.ts';
 import {
   MAX_ENVELOPE_BYTES,
+  MAX_UPDATE_BYTES,
   ZERO_HASH,
   createEnvelope,
   createFeed,
@@ -115,6 +116,35 @@ describe('writing', () => {
     expect(feed.ownership).toBe('own');
     // Edits straight on the doc (as an editor binding makes them) are published too.
     feed.doc!.getMap('m').set('d', 5);
+    await feed.flush();
+    expect(feed.head()?.seq).toBe(4);
+  });
+
+  it('publishes changes made while an envelope is being signed as one envelope, and a reader ends equal', async () => {
+    const alice = await newAuthor();
+    // A signer that waits for the test: the first change is in flight while ten more are made.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let signatures = 0;
+    const slow: FeedSigner = { publicKey: alice.publicKey, sign: async (context, message) => (signatures++ === 0 && (await gate), alice.signer.sign(context, message)) };
+    const feed = createFeed({ store: await startedStore(), author: alice.publicKey, name: 'notes', signer: slow });
+    await feed.start();
+    const text = feed.doc!.getText('t');
+    text.insert(0, 'a'); // a keystroke: published at once
+    await expect.poll(() => signatures).toBe(1);
+    for (const key of 'bcdefghijk') text.insert(text.length, key); // typed while it is signed
+    release();
+    await feed.flush();
+    const envelopes = await Promise.all((await envelopesOf(feed)).map((bytes) => decodeEnvelope(bytes)));
+    expect(envelopes.map((e) => e.seq)).toEqual([1, 2]);
+    const reader = await openReader(alice);
+    for (const e of await envelopesOf(feed)) await reader.receive(e);
+    expect(reader.doc!.getText('t').toString()).toBe('abcdefghijk');
+
+    // Never past the envelope limit: two changes that do not fit one update stay two envelopes.
+    const big = 'x'.repeat(Math.floor(MAX_UPDATE_BYTES * 0.6));
+    feed.doc!.getMap('m').set('one', big);
+    feed.doc!.getMap('m').set('two', big);
     await feed.flush();
     expect(feed.head()?.seq).toBe(4);
   });

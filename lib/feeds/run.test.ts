@@ -157,8 +157,8 @@ describe('a long run', () => {
     await store.start();
     const source = createFeed({ store, author: alice.publicKey, name: 'long', signer: alice });
     await source.start();
-    for (let i = 0; i < 150; i++) source.doc!.getText('t').insert(0, `${i};`);
-    await source.flush();
+    // One envelope per change: each published before the next (changes queued meanwhile would travel as one).
+    for (let i = 0; i < 150; i++) await source.transact((doc) => doc.getText('t').insert(0, `${i};`));
     const envelopes = (await source.pull(0, { limit: 1000 })).envelopes;
     expect(envelopes.length).toBe(150);
     const readerStore = new MemoryFeedStore();
