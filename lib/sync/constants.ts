@@ -30,6 +30,12 @@ export const SYNC_MAX_INBOUND_STREAMS = 32;
 export const SYNC_MAX_OUTBOUND_STREAMS = 32;
 /** How long a server waits for a request, and a client for an answer. */
 export const SYNC_REQUEST_TIMEOUT = 15 * SECOND;
+/**
+ * How long sending or receiving one pull answer may take: a batch is up to PULL_BATCH_BYTES, and
+ * a WebRTC link between two browsers on a busy phone or laptop may move well under 200 KiB/s
+ * (4 MiB took 7.5 s between two browsers on 2 loaded cores here; 15 s was sometimes too little).
+ */
+export const SYNC_TRANSFER_TIMEOUT = 60 * SECOND;
 /** A subscriber that cannot keep up is cut off after its push queue holds this many bytes. */
 export const MAX_PUSH_QUEUE_BYTES = 8 * MiB;
 /** A holder that sent records that do not verify is not subscribed to again for this long. */

@@ -10,7 +10,7 @@ import { P2pbError } from '../util/errors.ts';
 import type { Logger } from '../util/log.ts';
 import type { PullResult } from '../feeds/pull.ts';
 import { compactRun, type EnvelopeRun } from '../feeds/index.ts';
-import { MAX_PUSH_ENVELOPES, MAX_PUSH_QUEUE_BYTES, MAX_SYNC_MESSAGE_BYTES, PULL_BATCH_ENVELOPES, SYNC_REQUEST_TIMEOUT } from './constants.ts';
+import { MAX_PUSH_ENVELOPES, MAX_PUSH_QUEUE_BYTES, MAX_SYNC_MESSAGE_BYTES, PULL_BATCH_ENVELOPES, SYNC_REQUEST_TIMEOUT, SYNC_TRANSFER_TIMEOUT } from './constants.ts';
 import { FeedNotFoundError, NotAHostError, SyncFailedError, SyncMalformedMessageError, SyncMessageTooLargeError, SyncRefusedError, SyncTimeoutError } from './errors.ts';
 import { decodeSyncMessage, encodeSyncMessage } from './wire.ts';
 import type { FeedQuery, Head, SyncRequest, SyncResponse } from './wire.ts';
@@ -58,7 +58,7 @@ export async function serveSyncStream(
   const lp = lpStream(stream, { maxDataLength: MAX_SYNC_MESSAGE_BYTES });
   const remotePeer = connection.remotePeer.toString();
   const timeout = options.timeout ?? SYNC_REQUEST_TIMEOUT;
-  const signal = () => AbortSignal.any([AbortSignal.timeout(timeout), ...(options.signal ? [options.signal] : [])]);
+  const signal = (ms = timeout) => AbortSignal.any([AbortSignal.timeout(ms), ...(options.signal ? [options.signal] : [])]);
   let request: SyncRequest;
   try {
     let bytes: Uint8Array;
@@ -109,9 +109,11 @@ export async function serveSyncStream(
     if (named.code !== 'FEED_NOT_FOUND') options.log?.warn('sync: answering', request.t, 'from', remotePeer, 'failed:', named.code, named.message);
     answer = errorAnswer(named);
   }
+  // A batch (up to PULL_BATCH_BYTES) may take a while on a slow link.
+  const sending = answer.t === 'batch' ? signal(options.timeout ?? SYNC_TRANSFER_TIMEOUT) : signal();
   try {
-    await lp.write(encodeSyncMessage(answer), { signal: signal() });
-    await stream.close({ signal: signal() });
+    await lp.write(encodeSyncMessage(answer), { signal: sending });
+    await stream.close({ signal: sending });
   } catch (error) {
     stream.abort(error instanceof Error ? error : new Error(String(error)));
   }
@@ -188,8 +190,8 @@ async function serveSubscription(
 // ---------------------------------------------------------------------------------------------
 // Client
 
-async function request(stream: Stream, message: SyncRequest, signal?: AbortSignal): Promise<SyncResponse> {
-  const timeout = AbortSignal.timeout(SYNC_REQUEST_TIMEOUT);
+async function request(stream: Stream, message: SyncRequest, signal?: AbortSignal, ms = SYNC_REQUEST_TIMEOUT): Promise<SyncResponse> {
+  const timeout = AbortSignal.timeout(ms);
   const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
   const lp = lpStream(stream, { maxDataLength: MAX_SYNC_MESSAGE_BYTES });
   try {
@@ -219,7 +221,7 @@ export async function requestHeads(stream: Stream, query: FeedQuery, signal?: Ab
 export type Batch = Extract<SyncResponse, { t: 'batch' }>;
 
 export async function requestPull(stream: Stream, feed: string, after: number, signal?: AbortSignal, limit = PULL_BATCH_ENVELOPES): Promise<Batch> {
-  const answer = await request(stream, { t: 'pull', feed, after, limit }, signal);
+  const answer = await request(stream, { t: 'pull', feed, after, limit }, signal, SYNC_TRANSFER_TIMEOUT);
   if (answer.t !== 'batch' || answer.feed !== feed) throw new SyncMalformedMessageError(`expected a batch of ${feed}`);
   return answer;
 }
