@@ -94,6 +94,8 @@ declare global {
     p2p_follow: { params: { author: string }; result: null };
     p2p_unfollow: { params: { author: string }; result: null };
     p2p_following: { params?: undefined; result: string[] };
+    /** Public keys (1–64) → their signed identity statements (names) and the feeds of theirs held here; held ones answer at once, the rest are looked up together. */
+    p2p_resolve: { params: { keys: string[] }; result: P2pResolvedKey[] };
     p2p_query: { params: { name: string; sort: P2pSort; authors?: string[]; limit?: number }; result: P2pItem[] };
     /** p2p_query kept live: the items now, then `queryUpdate` with all items each time they change. At most 16 per page. */
     p2p_watchQuery: { params: { name: string; sort: P2pSort; authors?: string[]; limit?: number }; result: { id: string; items: P2pItem[] } };
@@ -102,6 +104,14 @@ declare global {
     p2p_explain: { params: { author: string }; result: P2pVerdict };
     /** Asks the person to show `author` despite their lists (a punch-through they confirm in a prompt). */
     p2p_showAnyway: { params: { author: string }; result: P2pVerdict };
+  }
+
+  /** A resolved key: `statement` verified and of that key (null: nobody reachable serves one, or it is blocked). */
+  interface P2pResolvedKey {
+    publicKey: string;
+    statement: P2pIdentityStatement | null;
+    feeds: { name: string; seq: number }[];
+    blocked: boolean;
   }
 
   interface P2pEvents {

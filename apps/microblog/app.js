@@ -63,8 +63,35 @@
     }
   }
 
+  // Authors' names: what each calls itself in its signed identity statement (p2p_resolve), so the
+  // key stays beside it. Asked for in one request per draw for the authors still without one.
+  const names = new Map();
+  let resolving = false;
+  // A profile can arrive after the posts (or its author be offline for now): ask again later.
+  let retry = null;
+  let retryDelay = 2000;
+  const nameOf = (key) => (key === me ? 'You' : names.get(key) ? `${names.get(key)} · ${short(key)}` : short(key));
+
+  function resolveNames() {
+    const missing = [...new Set(items.map((i) => i.author))].filter((key) => key !== me && !names.get(key)).slice(0, 64);
+    if (resolving || missing.length === 0) return;
+    resolving = true;
+    call('p2p_resolve', { keys: missing })
+      .then((resolved) => {
+        const found = resolved.filter((r) => r.statement);
+        for (const r of found) names.set(r.publicKey, r.statement.displayName);
+        if (found.length > 0) draw();
+        if (found.length < resolved.length && !retry) {
+          retry = setTimeout(() => ((retry = null), resolveNames()), retryDelay);
+          retryDelay = Math.min(retryDelay * 2, 60_000);
+        }
+      })
+      .catch(() => {}) // names are a nicety: the keys are shown
+      .finally(() => (resolving = false));
+  }
+
   function row(item, ref, parent, original) {
-    const who = item.author === me ? 'You' : short(item.author);
+    const who = nameOf(item.author);
     return el(
       'li',
       { 'data-testid': 'mb-item', 'data-ref': ref, 'data-author': item.author },
@@ -97,7 +124,7 @@
       const ref = `${item.author}/${item.id}`;
       const parent = typeof item.replyTo === 'string' ? byRef.get(item.replyTo) : null;
       const original = typeof item.repostOf === 'string' ? byRef.get(item.repostOf) : null;
-      const shown = JSON.stringify([item, me, parent ? parent.author : null, original ? [original.author, original.text] : null]);
+      const shown = JSON.stringify([item, nameOf(item.author), parent ? parent.author : null, original ? [original.author, original.text] : null]);
       const kept = rows.get(ref);
       const li = kept && kept.shown === shown ? kept.li : row(item, ref, parent, original);
       next.set(ref, { shown, li });
@@ -105,6 +132,7 @@
     });
     rows = next;
     list.replaceChildren(...lis);
+    resolveNames();
     if (items.length === 0) list.replaceChildren(el('li', { class: 'muted' }, 'Nothing yet: post something, or follow someone.'));
   }
 

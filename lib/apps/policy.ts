@@ -26,6 +26,7 @@ export const APP_METHOD_ACCESS: Readonly<Record<PageMethod, Access>> = {
   p2p_follow: 'none',
   p2p_unfollow: 'none',
   p2p_following: 'none',
+  p2p_resolve: 'none',
   p2p_query: 'read',
   p2p_watchQuery: 'read',
   p2p_unwatchQuery: 'none',

@@ -6,6 +6,7 @@ import { createMemoryLogger } from '../util/log.ts';
 import { expectCode } from '../util/test-errors.ts';
 import { createVault } from '../vault/index.ts';
 import { createEngine, type Engine, type Signer } from './index.ts';
+import { ProviderErrorCode } from '../protocol/index.ts';
 
 const engines: Engine[] = [];
 afterEach(async () => {
@@ -67,5 +68,70 @@ describe('engine feeds', () => {
     const items = (await engine.handle('feed.query', { identity: alice, name: 'posts', sort: { id: 'c', keys: [{ field: 'ts', order: 'desc' }] } })) as { id: string; text: string; ts: number }[];
     expect(items.map((i) => [i.id, i.text])).toEqual([['later', 'later'], ['hello', 'edited']]);
     expect(items[0]!.ts).toBeGreaterThanOrEqual(before);
+  });
+});
+
+describe('resolving keys to identity statements', () => {
+  /** An engine whose signer passes on each identity's signed statement, as the background does. */
+  async function person(name: string) {
+    const vault = createVault({ local: new MemoryKeyValueStore(), session: new MemoryKeyValueStore(), kdfIterations: 1000 });
+    await vault.start();
+    await vault.initialize('passphrase');
+    const identity = await vault.createIdentity(name);
+    const signer: Signer = {
+      sign: (id, context, message) => vault.sign(id, context, message),
+      identities: async () =>
+        vault.listIdentities().map((i) => ({ id: i.id, publicKey: i.publicKey, displayName: i.displayName, createdAt: i.createdAt, statement: toBase64url(i.statement) })),
+    };
+    const engine = createEngine({ host: 'node' })({ signer, log: createMemoryLogger() });
+    await engine.start();
+    engines.push(engine);
+    return { engine, vault, id: identity.id, key: identity.publicKey };
+  }
+  const profile = (key: string) => `${key}/profile`;
+  const names = async (engine: Engine, identity: string, keys: string[]) =>
+    ((await engine.handle('feed.resolve', { identity, keys })) as { publicKey: string; statement: { displayName: string } | null; feeds: { name: string }[] }[]).map((r) => [
+      r.publicKey,
+      r.statement?.displayName ?? null,
+      r.feeds.map((f) => f.name),
+    ]);
+
+  it('publishes each identity’s statement in its profile feed; another engine resolves the key to it, and to nothing forged', async () => {
+    const alice = await person('Alice');
+    const bob = await person('Bob');
+    await expect.poll(async () => (await alice.engine.library.head(profile(alice.key)))?.seq).toBe(1);
+    expect(await names(alice.engine, alice.key, [alice.key])).toEqual([[alice.key, 'Alice', ['profile']]]);
+
+    // Bob holds Alice's profile (as a peer would deliver it): resolved from his drive, verified.
+    const deliver = async () => bob.engine.library.receive(profile(alice.key), await alice.engine.library.pull(profile(alice.key), 0, 100));
+    await deliver();
+    await expect.poll(async () => (await bob.engine.library.head(profile(bob.key)))?.seq).toBe(1);
+    expect(await names(bob.engine, bob.key, [alice.key, bob.key, alice.key])).toEqual([
+      [alice.key, 'Alice', ['profile']],
+      [bob.key, 'Bob', ['profile']],
+    ]);
+
+    // A rename signs a newer statement, published when the engine next looks at its identities.
+    await alice.vault.renameIdentity(alice.id, 'Alice Liddell');
+    await alice.engine.handle('net.retry', undefined);
+    await expect.poll(async () => (await alice.engine.library.head(profile(alice.key)))?.seq).toBe(2);
+    await deliver();
+    expect((await names(bob.engine, bob.key, [alice.key]))[0]![1]).toBe('Alice Liddell');
+
+    // Alice's feed claiming Bob's statement resolves to nothing: a statement must be of its key.
+    const bobStatement = (await bob.vault.listIdentities())[0]!.statement;
+    await alice.engine.library.transact(alice.key, 'profile', (doc) => doc.getMap('profile').set('statement', bobStatement));
+    await deliver();
+    expect((await names(bob.engine, bob.key, [alice.key]))[0]![1]).toBeNull();
+  });
+
+  it('a key nobody serves resolves to no statement; bad requests are refused by name', async () => {
+    const bob = await person('Bob');
+    const carol = await person('Carol');
+    // No networks: Carol's profile is not on Bob's drive and nobody serves it.
+    expect(await names(bob.engine, bob.key, [carol.key])).toEqual([[carol.key, null, []]]);
+    for (const keys of [[], Array.from({ length: 65 }, () => carol.key), ['not a key'], [7]]) {
+      await expect(bob.engine.handle('feed.resolve', { identity: bob.key, keys })).rejects.toMatchObject({ code: ProviderErrorCode.INVALID_PARAMS });
+    }
   });
 });

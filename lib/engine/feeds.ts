@@ -11,7 +11,10 @@ import { FeedNotFoundError } from '../sync/errors.ts';
 import type { Follow } from '../sync/sync.ts';
 import { P2pbError } from '../util/errors.ts';
 import { toBase64url } from '../util/bytes.ts';
-import { SECOND } from '../util/time.ts';
+import { MINUTE, SECOND } from '../util/time.ts';
+import * as Y from 'yjs';
+import { decodeIdentityStatement, identityStatementToJSON, type IdentityStatementJSON } from '../records/index.ts';
+import { equalBytes } from '../util/bytes.ts';
 import type { Logger } from '../util/log.ts';
 import type { Member, NetworkManager } from './networks.ts';
 import { MAX_QUERY_ITEMS, itemsOf, sortItems, type Item, type SortSpec } from '../data/items.ts';
@@ -21,6 +24,26 @@ const FOLLOWS_KEY = 'follows';
 export const FOLLOW_READY_WAIT = 10 * SECOND;
 /** How long a fresh read of a held feed waits for a holder before it answers with what is held. */
 export const FRESH_READ_WAIT = 5 * SECOND;
+
+/** The feed in which every identity publishes its signed identity statement (Y.Map "profile", key "statement"). */
+export const PROFILE_FEED = 'profile';
+/** Keys one resolve may ask for. */
+export const MAX_RESOLVE_KEYS = 64;
+/** How long a resolve waits for the network for keys not held here. */
+export const RESOLVE_WAIT = 5 * SECOND;
+/** A key nobody served is not looked up again for this long (a timeline asks for the same authors often). */
+export const RESOLVE_MISS_TTL = 1 * MINUTE;
+
+/** What a public key resolves to: its signed identity statement and the feeds of it held here. */
+export interface ResolvedKey {
+  publicKey: string;
+  /** Verified, and of this key; null when nobody reachable serves one (or the key is blocked). */
+  statement: IdentityStatementJSON | null;
+  /** The key's feeds on this drive, after the lookup. */
+  feeds: { name: string; seq: number }[];
+  /** Hidden by the person's moderation: nothing of it is looked up or shown. */
+  blocked: boolean;
+}
 
 /** What the engine tells the background when a followed or own feed grows. */
 export interface FeedEvent {
@@ -70,6 +93,10 @@ export class FeedService {
   readonly #live = new Map<string, Map<string, Follow>>();
   readonly #listeners = new Set<(event: FeedEvent) => void>();
   #unlisten: (() => void) | null = null;
+  /** Profile lookups in flight, by key: concurrent resolves of one key share one. */
+  readonly #resolving = new Map<string, Promise<void>>();
+  /** Keys nobody served, and until when they are not asked for again. */
+  readonly #resolveMisses = new Map<string, number>();
 
   constructor(networks: NetworkManager, library: FeedLibrary, kv: KeyValueStore, log: Logger) {
     this.#networks = networks;
@@ -199,6 +226,77 @@ export class FeedService {
       }
     }
     throw new FeedNotFoundError(feed, tried);
+  }
+
+  /**
+   * Publishes `statement` (an identity's signed statement) in its profile feed when that holds
+   * an older one or none, so that others can resolve the key to a name.
+   */
+  async publishStatement(identity: string, statement: Uint8Array): Promise<boolean> {
+    const held = await this.#statementOf(identity);
+    if (held && (equalBytes(held.bytes, statement) || held.createdAt >= (await decodeIdentityStatement(statement)).createdAt)) return false;
+    await this.#library.transact(identity, PROFILE_FEED, (doc) => doc.getMap('profile').set('statement', statement));
+    return true;
+  }
+
+  /**
+   * Resolves public keys to their identity statements and the feeds of theirs held here, as
+   * `identity` sees them, in the fewest round trips: keys whose profile is on this drive cost
+   * none; the rest are looked up all at once (one fetch of the profile feed per key, through the
+   * identity's networks, at most RESOLVE_WAIT), a key already being looked up is not asked for
+   * twice, and a key nobody served is not asked for again for RESOLVE_MISS_TTL. Profiles fetched
+   * stay on this drive like any cached feed (and are refreshed when the author is followed).
+   */
+  async resolve(identity: string, keys: readonly string[], options: { signal?: AbortSignal } = {}): Promise<ResolvedKey[]> {
+    const wanted = [...new Set(keys)];
+    for (const key of wanted) encodePublicKey(decodePublicKey(key)); // INVALID_KEY before any work
+    const now = Date.now();
+    const lookups = wanted
+      .filter((key) => key !== identity && !this.#moderation.isBlocked(key))
+      .map(async (key) => {
+        if ((await this.#library.head(feedIdOf(decodePublicKey(key), PROFILE_FEED))) !== null) return;
+        if ((this.#resolveMisses.get(key) ?? 0) > now) return;
+        let lookup = this.#resolving.get(key);
+        if (!lookup) {
+          const signal = AbortSignal.any([AbortSignal.timeout(RESOLVE_WAIT), ...(options.signal ? [options.signal] : [])]);
+          lookup = this.#fetch(identity, key, feedIdOf(decodePublicKey(key), PROFILE_FEED), { signal })
+            .then(
+              () => void this.#resolveMisses.delete(key),
+              () => void this.#resolveMisses.set(key, Date.now() + RESOLVE_MISS_TTL),
+            )
+            .finally(() => this.#resolving.delete(key));
+          this.#resolving.set(key, lookup);
+        }
+        await lookup;
+      });
+    await Promise.all(lookups);
+    const held = await this.#library.store.feeds();
+    return Promise.all(
+      wanted.map(async (key): Promise<ResolvedKey> => {
+        if (key !== identity && this.#moderation.isBlocked(key)) return { publicKey: key, statement: null, feeds: [], blocked: true };
+        const statement = await this.#statementOf(key);
+        const prefix = `${key}/`;
+        const feeds = held.filter((f) => f.id.startsWith(prefix) && f.head).map((f) => ({ name: f.id.slice(prefix.length), seq: f.head!.seq }));
+        return { publicKey: key, statement: statement ? identityStatementToJSON(statement) : null, feeds, blocked: false };
+      }),
+    );
+  }
+
+  /** The statement `key`'s profile feed holds here, verified and of that key; null otherwise. */
+  async #statementOf(key: string) {
+    const feed = feedIdOf(decodePublicKey(key), PROFILE_FEED);
+    if ((await this.#library.head(feed)) === null) return null;
+    const doc = new Y.Doc();
+    Y.applyUpdate(doc, (await this.#library.state(feed)).update);
+    const bytes = doc.getMap('profile').get('statement');
+    if (!(bytes instanceof Uint8Array)) return null;
+    try {
+      const statement = await decodeIdentityStatement(bytes);
+      return encodePublicKey(statement.publicKey) === key ? statement : null;
+    } catch (error) {
+      this.#log.debug('profile of', key, 'holds no valid statement:', (error as P2pbError)?.code ?? error);
+      return null;
+    }
   }
 
   /** Writes a Yjs update to `identity`'s feed `name`: one envelope, signed through the vault. */

@@ -17,10 +17,11 @@ import type { KeyValueStore } from '../kv/index.ts';
 import { MemoryKeyValueStore } from '../kv/index.ts';
 import { createLogger, type Logger } from '../util/log.ts';
 import { NetworkManager, type NetworkManagerInit } from './networks.ts';
-import { FeedService, type FeedEvent } from './feeds.ts';
+import { FeedService, MAX_RESOLVE_KEYS, type FeedEvent } from './feeds.ts';
 import { MemoryFeedStore, type FeedStore } from '../store/index.ts';
 import { FeedLibrary } from '../sync/library.ts';
 import { fromBase64url, toBase64url } from '../util/bytes.ts';
+import { P2pbError } from '../util/errors.ts';
 import { decodePublicKey } from '../identity/index.ts';
 import { ITEMS_MAP, checkSort } from '../data/items.ts';
 import { ModerationService } from './moderation.ts';
@@ -85,9 +86,15 @@ export const createEngine =
     // The vault signs; the engine only knows which identities exist (refreshed on use).
     let own = new Set<string>();
     const refreshIdentities = async () => {
-      const next = new Set((await components.signer.identities()).map((i) => i.publicKey));
+      const identities = await components.signer.identities();
+      const next = new Set(identities.map((i) => i.publicKey));
       const changed = next.size !== own.size || [...next].some((k) => !own.has(k));
       own = next;
+      // Each identity's name, signed, in its profile feed: what others resolve its key to.
+      for (const identity of identities) {
+        if (!identity.statement) continue;
+        feeds.publishStatement(identity.publicKey, fromBase64url(identity.statement)).catch((err: unknown) => log.warn('cannot publish the statement of', identity.publicKey, err));
+      }
       // The person's identities are always allowed: a new one must not stay hidden by a list.
       if (changed && running) moderation.rebuild();
     };
@@ -239,6 +246,18 @@ export const createEngine =
         }
       },
       'feed.following': async (params) => feeds.following(param(params, 'identity', 'string')),
+      'feed.resolve': async (params) => {
+        const keys = (params as { keys?: unknown }).keys;
+        if (!Array.isArray(keys) || keys.length === 0 || keys.length > MAX_RESOLVE_KEYS || !keys.every((k) => typeof k === 'string')) {
+          throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, `keys must be an array of 1 to ${MAX_RESOLVE_KEYS} public keys`);
+        }
+        try {
+          return await feeds.resolve(param(params, 'identity', 'string'), keys as string[]);
+        } catch (error) {
+          if (error instanceof P2pbError && error.code === 'INVALID_PUBLIC_KEY') throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, error.message);
+          throw error;
+        }
+      },
       'feed.query': async (params) => {
         const p = params as { authors?: unknown; limit?: unknown; sort?: unknown };
         const authors = p.authors === undefined ? undefined : p.authors;

@@ -79,6 +79,11 @@ export interface PageMethods {
   p2p_follow: { params: { author: string }; result: null };
   p2p_unfollow: { params: { author: string }; result: null };
   p2p_following: { params: undefined; result: string[] };
+  /**
+   * Public keys → their signed identity statements (names) and the feeds of theirs held here, in
+   * one request of up to 64 keys: held profiles answer at once, the rest are looked up together.
+   */
+  p2p_resolve: { params: { keys: string[] }; result: ResolvedKeyView[] };
   /** Items of feed `name` from the identity and the authors it follows, ordered by `sort`. */
   p2p_query: { params: { name: string; sort: SortSpecView; authors?: string[]; limit?: number }; result: ItemView[] };
   /**
@@ -108,6 +113,7 @@ export const PAGE_METHODS: readonly PageMethod[] = [
   'p2p_follow',
   'p2p_unfollow',
   'p2p_following',
+  'p2p_resolve',
   'p2p_query',
   'p2p_watchQuery',
   'p2p_unwatchQuery',
@@ -115,6 +121,14 @@ export const PAGE_METHODS: readonly PageMethod[] = [
   'p2p_explain',
   'p2p_showAnyway',
 ];
+
+/** What a public key resolves to (p2p_resolve): statement verified and of that key, or null. */
+export interface ResolvedKeyView {
+  publicKey: string;
+  statement: IdentityStatementJSON | null;
+  feeds: { name: string; seq: number }[];
+  blocked: boolean;
+}
 
 /** A feed as pages see it: its state as one Yjs update (base64url) and its sequence. */
 export interface FeedStateView {
@@ -230,6 +244,8 @@ export interface IdentityView {
   publicKey: string;
   displayName: string;
   createdAt: number;
+  /** The signed identity statement, base64url: the engine publishes it in the identity's profile feed. */
+  statement?: string;
 }
 
 export interface GrantView {
@@ -471,6 +487,7 @@ export interface EngineMethods {
   'feed.following': { params: { identity: string }; result: string[] };
   'feed.putItem': { params: { identity: string; name: string; id: string; item: Record<string, unknown> }; result: { seq: number } };
   'feed.query': { params: { identity: string; name: string; sort: SortSpecView; authors?: string[]; limit?: number }; result: ItemView[] };
+  'feed.resolve': { params: { identity: string; keys: string[] }; result: ResolvedKeyView[] };
   'store.state': { params: undefined; result: StorageView };
   'feed.hidden': { params: { identity: string; name: string; authors?: string[] }; result: HiddenAuthorView[] };
   'mod.state': { params: undefined; result: ModerationInfo };

@@ -460,6 +460,21 @@ describe('feeds from pages', () => {
     expect(other.events).toEqual([]);
   });
 
+  it('p2p_resolve asks the engine as the granted identity, for 1 to 64 keys, and nothing else', async () => {
+    const ctx = await setup();
+    const page = ctx.connectPage(ORIGIN);
+    await expect(page.rpc.request('p2p_resolve', { keys: [BOB] })).rejects.toMatchObject({ code: ProviderErrorCode.UNAUTHORIZED });
+    const asked = page.rpc.request('p2p_requestIdentity');
+    await decideNext(ctx, { approved: true, identity: ctx.alice.id });
+    await asked;
+    await page.rpc.request('p2p_resolve', { keys: [BOB, BOB] });
+    expect(feedCalls).toEqual([{ method: 'feed.resolve', params: { identity: ctx.alice.id, keys: [BOB, BOB] } }]);
+    for (const params of [{ keys: [] }, { keys: Array.from({ length: 65 }, () => BOB) }, { keys: [7] }, { keys: BOB }, { keys: [BOB], identity: BOB }, null]) {
+      await expect(page.rpc.request('p2p_resolve', params as never)).rejects.toMatchObject({ code: ProviderErrorCode.INVALID_PARAMS });
+    }
+    expect(feedCalls).toHaveLength(1);
+  });
+
   it('live queries: the items now, then queryUpdate when they change, from feeds of that name, follows and moderation', async () => {
     const ctx = await setup();
     const page = ctx.connectPage(ORIGIN);

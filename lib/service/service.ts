@@ -132,6 +132,7 @@ export const createService =
       publicKey: info.publicKey,
       displayName: info.displayName,
       createdAt: info.createdAt,
+      statement: toBase64url(info.statement),
     });
 
     async function grantResult(identityId: string): Promise<IdentityGrantResult> {
@@ -521,6 +522,13 @@ export const createService =
           await engine.call(method === 'p2p_follow' ? 'feed.follow' : 'feed.unfollow', { identity: grant.identity, author: p.author! });
           followsChanged(grant.identity);
           return null;
+        }
+        case 'p2p_resolve': {
+          const keys = (params as { keys?: unknown } | null)?.keys;
+          if (typeof params !== 'object' || params === null || Array.isArray(params) || !hasExactKeys(params as Record<string, unknown>, ['keys']) || !Array.isArray(keys) || keys.length === 0 || keys.length > 64 || !keys.every((k) => typeof k === 'string')) {
+            throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, 'p2p_resolve takes { keys }: 1 to 64 public keys');
+          }
+          return engine.call('feed.resolve', { identity: grantOf(origin).identity, keys: keys as string[] });
         }
         case 'p2p_following':
           noParams(params);

@@ -52,6 +52,11 @@ describe('microblog', () => {
     await appB.fill('mb-follow-key', aliceLink);
     await appB.click('mb-follow-submit');
     await appB.until(hasText, 'Hello from Alice');
+    // Alice's name comes from her own signed statement (p2p_resolve), her key beside it.
+    await appB.until(
+      (key) => [...document.querySelectorAll(`[data-testid="mb-item"][data-author="${key}"] .author`)].some((n) => n.textContent === `Alice · ${key.slice(0, 8)}…${key.slice(-4)}`),
+      alice,
+    );
 
     // A follows B back; B replies to A's post; the reply appears on A's side.
     const bobLink = await appB.run<string>(() => document.querySelector('[data-testid="mb-profile-link"]')!.textContent);
