@@ -88,7 +88,7 @@ describe('resolving keys to identity statements', () => {
     engines.push(engine);
     return { engine, vault, id: identity.id, key: identity.publicKey };
   }
-  const profile = (key: string) => `${key}/profile`;
+  const profile = (key: string) => `${key}/identity/profile`;
   const names = async (engine: Engine, identity: string, keys: string[]) =>
     ((await engine.handle('feed.resolve', { identity, keys })) as { publicKey: string; statement: { displayName: string } | null; feeds: { name: string }[] }[]).map((r) => [
       r.publicKey,
@@ -100,15 +100,15 @@ describe('resolving keys to identity statements', () => {
     const alice = await person('Alice');
     const bob = await person('Bob');
     await expect.poll(async () => (await alice.engine.library.head(profile(alice.key)))?.seq).toBe(1);
-    expect(await names(alice.engine, alice.key, [alice.key])).toEqual([[alice.key, 'Alice', ['profile']]]);
+    expect(await names(alice.engine, alice.key, [alice.key])).toEqual([[alice.key, 'Alice', ['identity/profile']]]);
 
     // Bob holds Alice's profile (as a peer would deliver it): resolved from his drive, verified.
     const deliver = async () => bob.engine.library.receive(profile(alice.key), await alice.engine.library.pull(profile(alice.key), 0, 100));
     await deliver();
     await expect.poll(async () => (await bob.engine.library.head(profile(bob.key)))?.seq).toBe(1);
     expect(await names(bob.engine, bob.key, [alice.key, bob.key, alice.key])).toEqual([
-      [alice.key, 'Alice', ['profile']],
-      [bob.key, 'Bob', ['profile']],
+      [alice.key, 'Alice', ['identity/profile']],
+      [bob.key, 'Bob', ['identity/profile']],
     ]);
 
     // A rename signs a newer statement, published when the engine next looks at its identities.
@@ -120,7 +120,7 @@ describe('resolving keys to identity statements', () => {
 
     // Alice's feed claiming Bob's statement resolves to nothing: a statement must be of its key.
     const bobStatement = (await bob.vault.listIdentities())[0]!.statement;
-    await alice.engine.library.transact(alice.key, 'profile', (doc) => doc.getMap('profile').set('statement', bobStatement));
+    await alice.engine.library.transact(alice.key, 'identity/profile', (doc) => doc.getMap('profile').set('statement', bobStatement));
     await deliver();
     expect((await names(bob.engine, bob.key, [alice.key]))[0]![1]).toBeNull();
   });

@@ -25,8 +25,12 @@ export const FOLLOW_READY_WAIT = 10 * SECOND;
 /** How long a fresh read of a held feed waits for a holder before it answers with what is held. */
 export const FRESH_READ_WAIT = 5 * SECOND;
 
-/** The feed in which every identity publishes its signed identity statement (Y.Map "profile", key "statement"). */
-export const PROFILE_FEED = 'profile';
+/**
+ * The feed in which every identity publishes its signed identity statement (Y.Map "profile", key
+ * "statement"). Under `identity/`, which pages and apps may not write (an app's own "profile"
+ * feed is its business).
+ */
+export const PROFILE_FEED = 'identity/profile';
 /** Keys one resolve may ask for. */
 export const MAX_RESOLVE_KEYS = 64;
 /** How long a resolve waits for the network for keys not held here. */

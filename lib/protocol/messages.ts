@@ -427,6 +427,8 @@ export interface UiMethods {
    * `fresh`: also when held, ask a holder for what is newer first (bounded; else what is held).
    */
   'feed.read': { params: { identity: string; author: string; name: string; fresh?: boolean }; result: FeedStateView & { from: string } };
+  /** Keys → their signed statements, as `identity` sees them (p2p_resolve for extension pages: the consent page names a signer). */
+  'feed.resolve': { params: { identity: string; keys: string[] }; result: ResolvedKeyView[] };
   /** Write a Yjs update to one of the person's own feeds (publishing an app: lib/apps/published.ts). */
   'feed.write': { params: { identity: string; name: string; update: string }; result: { seq: number } };
   'moderation.state': { params: undefined; result: ModerationInfo };

@@ -413,7 +413,7 @@ describe('feeds from pages', () => {
     const asked = page.rpc.request('p2p_requestIdentity');
     await decideNext(ctx, { approved: true, identity: ctx.alice.id });
     await asked;
-    for (const name of ['apps/microblog', 'moderation/own', 'moderation/lists/spam']) {
+    for (const name of ['apps/microblog', 'moderation/own', 'moderation/lists/spam', 'identity/profile']) {
       await expect(page.rpc.request('p2p_writeFeed', { name, update: UPDATE })).rejects.toMatchObject({ code: ProviderErrorCode.UNAUTHORIZED });
       await expect(page.rpc.request('p2p_putItem', { name, id: 'x', item: { ts: 1 } })).rejects.toMatchObject({ code: ProviderErrorCode.UNAUTHORIZED });
     }
@@ -473,6 +473,11 @@ describe('feeds from pages', () => {
       await expect(page.rpc.request('p2p_resolve', params as never)).rejects.toMatchObject({ code: ProviderErrorCode.INVALID_PARAMS });
     }
     expect(feedCalls).toHaveLength(1);
+    // Extension pages (the consent page) ask the same as one of the person's identities.
+    await ctx.ui.request('feed.resolve', { identity: ctx.alice.id, keys: [BOB] });
+    expect(feedCalls[1]).toEqual({ method: 'feed.resolve', params: { identity: ctx.alice.id, keys: [BOB] } });
+    await expect(ctx.ui.request('feed.resolve', { identity: ctx.alice.id, keys: [] })).rejects.toMatchObject({ code: 'INVALID_PARAMS' });
+    await expect(ctx.ui.request('feed.resolve', { identity: 'nobody', keys: [BOB] })).rejects.toBeTruthy();
   });
 
   it('live queries: the items now, then queryUpdate when they change, from feeds of that name, follows and moderation', async () => {

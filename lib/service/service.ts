@@ -58,8 +58,8 @@ export interface ServiceComponents {
 
 /** Contexts the engine may have the vault sign in (never a page's or a record's of another kind). */
 const ENGINE_CONTEXTS: readonly string[] = [CONTEXTS.ADDRESS_RECORD, CONTEXTS.FEED_ENVELOPE, CONTEXTS.FEED_SNAPSHOT, CONTEXTS.HOSTING_DELEGATION];
-/** Feed names pages may not write: published apps (lib/apps/published.ts) and moderation lists. */
-const RESERVED_FEED_PREFIXES: readonly string[] = ['apps/', 'moderation/'];
+/** Feed names pages may not write: published apps (lib/apps/published.ts), moderation lists, the identity's own statement. */
+const RESERVED_FEED_PREFIXES: readonly string[] = ['apps/', 'moderation/', 'identity/'];
 /** One item written through p2p_putItem, as JSON. */
 const MAX_ITEM_JSON_BYTES = 64 * 1024;
 /** Feeds one page may subscribe to at once. */
@@ -324,7 +324,7 @@ export const createService =
 
     /** Asks to write `bytes` (shown as size and preview) to feed `name`, unless the site may write without asking. */
     async function approveWrite(origin: string, name: string, preview: { text: string | null; bytes: Uint8Array }): Promise<string> {
-      // Published apps and moderation lists speak for the person in every app and network: only
+      // Published apps, moderation lists and the identity's statement speak for the person in every app and network: only
       // the extension's own pages write them, never a site or an app (whatever its manifest says).
       if (RESERVED_FEED_PREFIXES.some((prefix) => name.startsWith(prefix))) {
         throw new ProviderError(ProviderErrorCode.UNAUTHORIZED, `Feeds under ${name.slice(0, name.indexOf('/') + 1)} are written by P2P Browser itself, not by pages`);
@@ -727,6 +727,12 @@ export const createService =
         const fresh = (p as Record<string, unknown>).fresh;
         if (fresh !== undefined && typeof fresh !== 'boolean') throw new InvalidParamsError('fresh must be a boolean');
         return engine.call('feed.read', { identity: knownIdentity(p.identity), author: text(p.author, 'author'), name: text(p.name, 'name'), ...(fresh ? { fresh: true } : {}) });
+      },
+      'feed.resolve': async (params) => {
+        const p = expectParams(params, ['identity', 'keys']);
+        const keys = (p as Record<string, unknown>).keys;
+        if (!Array.isArray(keys) || keys.length === 0 || keys.length > 64 || !keys.every((k) => typeof k === 'string')) throw new InvalidParamsError('keys must be 1 to 64 public keys');
+        return engine.call('feed.resolve', { identity: knownIdentity(p.identity), keys: keys as string[] });
       },
       'feed.write': async (params) => {
         const p = expectParams(params, ['identity', 'name', 'update']);
