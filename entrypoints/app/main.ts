@@ -130,7 +130,7 @@ function consentView(published: PublishedApp, previous: AppConsent | undefined, 
     h('h2', { testid: 'consent-name' }, manifest.name),
     h('p', { class: 'muted' }, 'Version ', h('span', { testid: 'consent-version' }, manifest.version), previous ? ` (you opened ${previous.version})` : '', ' · app id ', h('code', {}, published.pkg.id)),
     manifest.description ? h('p', { testid: 'consent-description' }, manifest.description) : null,
-    h('p', {}, 'Signed by ', mine ? h('strong', {}, `your identity “${mine}” `) : null),
+    h('p', { testid: 'consent-signer' }, 'Signed by ', mine ? h('strong', {}, `your identity “${mine}” `) : null),
     h('p', { class: 'key', testid: 'consent-author' }, published.author),
     h('p', { class: 'muted' }, 'Only this key could have published it. Anyone can publish an app under any name: trust the key, not the name.'),
     h('h3', {}, 'It will read'),
@@ -173,6 +173,20 @@ async function published(id: string, author: string): Promise<void> {
   }
   const mine = state.identities.find((i) => i.publicKey === author)?.displayName;
   render(main, consentView(app, previous, mine, () => void accept().catch((err) => showError('This app cannot be opened', err))));
+  if (!mine) void nameSigner(ui, identity, author);
+}
+
+/**
+ * What the signer calls itself, from its own signed statement (a lookup of up to a few seconds
+ * when its profile is not held), added to the consent page once known: a name anyone could take,
+ * so it stays next to the key, which is what the person trusts.
+ */
+async function nameSigner(ui: UiClient, identity: string, author: string): Promise<void> {
+  const [resolved] = await ui.request('feed.resolve', { identity, keys: [author] }).catch(() => []);
+  const name = resolved?.statement?.displayName;
+  const line = document.querySelector<HTMLElement>('[data-testid="consent-signer"]');
+  if (!name || !line) return;
+  line.append(h('strong', { testid: 'consent-signer-name' }, `a key that calls itself “${name}”`), ' (anyone can take a name: check the key)');
 }
 
 // ---- the list, and publishing --------------------------------------------------------------

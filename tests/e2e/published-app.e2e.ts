@@ -140,6 +140,8 @@ describe('published apps', () => {
     // B opens the link: the consent page names the signer's key, the app and its feeds; nothing runs yet.
     const { host, ms: consentMs } = await openLink(b, popupB, link);
     expect(await text(host, 'consent-author')).toBe(alice);
+    // What the signer calls itself, from its own signed statement, beside the key.
+    await host.waitForFunction(() => document.querySelector('[data-testid="consent-signer-name"]')?.textContent === 'a key that calls itself “Alice”', MUTATION);
     expect(await text(host, 'consent-name')).toBe('Probe');
     expect(await text(host, 'consent-version')).toBe('1.0.0');
     expect(await feeds(host, 'consent-reads')).toEqual(['posts']);
