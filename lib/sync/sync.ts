@@ -25,7 +25,7 @@ import {
   SYNC_PROTOCOL_VERSION,
   SYNC_REQUEST_TIMEOUT,
 } from './constants.ts';
-import { FeedNotFoundError, PEER_FAULT_CODES, PeerSentInvalidError, SyncFailedError } from './errors.ts';
+import { FeedNotFoundError, PEER_FAULT_CODES, PeerSentInvalidError, SyncFailedError, SyncTimeoutError } from './errors.ts';
 import { requestDelegate, requestHeads, requestPull, runSubscription, serveSyncStream, type FeedSource } from './peer.ts';
 import type { FeedQuery, Head } from './wire.ts';
 
@@ -120,11 +120,23 @@ export class FeedSync {
   // -------------------------------------------------------------------------------------------
   // Client
 
+  /**
+   * A sync stream to `peer`, opened within SYNC_REQUEST_TIMEOUT. That limit is for opening only:
+   * the signal handed to libp2p stays with the stream, and a timer in it cut off a pull that was
+   * still moving (a 4 MiB app between two browsers ended in TimeoutError after 15 s). The stream
+   * still ends with this service or the caller's signal; each request sets its own time.
+   */
   async #stream(peer: PeerId, signal?: AbortSignal): Promise<Stream> {
-    return this.#init.node.openStream(peer, this.protocol, {
-      signal: AbortSignal.any([AbortSignal.timeout(SYNC_REQUEST_TIMEOUT), this.#abort.signal, ...(signal ? [signal] : [])]),
-      maxOutboundStreams: SYNC_MAX_OUTBOUND_STREAMS,
-    });
+    const opening = new AbortController();
+    const timer = setTimeout(() => opening.abort(new SyncTimeoutError('sync stream opened')), SYNC_REQUEST_TIMEOUT);
+    try {
+      return await this.#init.node.openStream(peer, this.protocol, {
+        signal: AbortSignal.any([opening.signal, this.#abort.signal, ...(signal ? [signal] : [])]),
+        maxOutboundStreams: SYNC_MAX_OUTBOUND_STREAMS,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**
