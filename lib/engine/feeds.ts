@@ -31,8 +31,6 @@ export const FRESH_READ_WAIT = 5 * SECOND;
  * feed is its business).
  */
 export const PROFILE_FEED = 'identity/profile';
-/** Keys one resolve may ask for. */
-export const MAX_RESOLVE_KEYS = 64;
 /** How long a resolve waits for the network for keys not held here. */
 export const RESOLVE_WAIT = 5 * SECOND;
 /** A key nobody served is not looked up again for this long (a timeline asks for the same authors often). */

@@ -6,9 +6,11 @@
  * It runs the person's networks (lib/net nodes, one per network) through a NetworkManager.
  */
 import {
+  MAX_RESOLVE_KEYS,
   PROTOCOL_VERSION,
   ProviderError,
   ProviderErrorCode,
+  isResolveKeys,
   type EngineMethods,
   type EngineStatus,
   type IdentityView,
@@ -17,7 +19,7 @@ import type { KeyValueStore } from '../kv/index.ts';
 import { MemoryKeyValueStore } from '../kv/index.ts';
 import { createLogger, type Logger } from '../util/log.ts';
 import { NetworkManager, type NetworkManagerInit } from './networks.ts';
-import { FeedService, MAX_RESOLVE_KEYS, type FeedEvent } from './feeds.ts';
+import { FeedService, type FeedEvent } from './feeds.ts';
 import { MemoryFeedStore, type FeedStore } from '../store/index.ts';
 import { FeedLibrary } from '../sync/library.ts';
 import { fromBase64url, toBase64url } from '../util/bytes.ts';
@@ -248,11 +250,9 @@ export const createEngine =
       'feed.following': async (params) => feeds.following(param(params, 'identity', 'string')),
       'feed.resolve': async (params) => {
         const keys = (params as { keys?: unknown }).keys;
-        if (!Array.isArray(keys) || keys.length === 0 || keys.length > MAX_RESOLVE_KEYS || !keys.every((k) => typeof k === 'string')) {
-          throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, `keys must be an array of 1 to ${MAX_RESOLVE_KEYS} public keys`);
-        }
+        if (!isResolveKeys(keys)) throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, `keys must be an array of 1 to ${MAX_RESOLVE_KEYS} public keys`);
         try {
-          return await feeds.resolve(param(params, 'identity', 'string'), keys as string[]);
+          return await feeds.resolve(param(params, 'identity', 'string'), keys);
         } catch (error) {
           if (error instanceof P2pbError && error.code === 'INVALID_PUBLIC_KEY') throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, error.message);
           throw error;

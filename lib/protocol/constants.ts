@@ -20,6 +20,8 @@ export const MAX_PAGE_MESSAGE_BYTES = Math.ceil((MAX_UPDATE_BYTES * 4) / 3) + 4 
 export const MAX_IN_FLIGHT_PER_PAGE = 16;
 /** Prompts waiting behind the one on screen, across all origins. */
 export const MAX_QUEUED_PROMPTS = 8;
+/** Keys one p2p_resolve (or the engine's feed.resolve) may ask for. */
+export const MAX_RESOLVE_KEYS = 64;
 /** Largest message `p2p_sign` accepts (the prompt must be able to show it). */
 export const MAX_SIGN_MESSAGE_BYTES = 16 * KiB;
 

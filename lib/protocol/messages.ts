@@ -15,6 +15,7 @@ import {
   MAX_REQUEST_ID_LENGTH,
   PAGE_CHANNEL,
   PROTOCOL_VERSION,
+  MAX_RESOLVE_KEYS,
 } from './constants.ts';
 import type { WireError } from './errors.ts';
 
@@ -543,6 +544,11 @@ const isRecord = (x: unknown): x is Record<string, unknown> =>
   typeof x === 'object' && x !== null && !Array.isArray(x);
 
 /** True when `x` has every key in `required`, and no key outside required ∪ optional. */
+/** A list of keys to resolve: 1 to MAX_RESOLVE_KEYS strings (each is checked as a key by the engine). */
+export function isResolveKeys(x: unknown): x is string[] {
+  return Array.isArray(x) && x.length > 0 && x.length <= MAX_RESOLVE_KEYS && x.every((k) => typeof k === 'string');
+}
+
 export function hasExactKeys(x: Record<string, unknown>, required: readonly string[], optional: readonly string[] = []): boolean {
   for (const key of required) if (!(key in x)) return false;
   for (const key of Object.keys(x)) if (!required.includes(key) && !optional.includes(key)) return false;

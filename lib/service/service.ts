@@ -12,8 +12,10 @@ import {
   MAX_SIGN_MESSAGE_BYTES,
   ProviderError,
   ProviderErrorCode,
+  MAX_RESOLVE_KEYS,
   hasExactKeys,
   isPageMethod,
+  isResolveKeys,
   servePort,
   type BackgroundMethods,
   type EngineMethods,
@@ -525,10 +527,10 @@ export const createService =
         }
         case 'p2p_resolve': {
           const keys = (params as { keys?: unknown } | null)?.keys;
-          if (typeof params !== 'object' || params === null || Array.isArray(params) || !hasExactKeys(params as Record<string, unknown>, ['keys']) || !Array.isArray(keys) || keys.length === 0 || keys.length > 64 || !keys.every((k) => typeof k === 'string')) {
-            throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, 'p2p_resolve takes { keys }: 1 to 64 public keys');
+          if (typeof params !== 'object' || params === null || Array.isArray(params) || !hasExactKeys(params as Record<string, unknown>, ['keys']) || !isResolveKeys(keys)) {
+            throw new ProviderError(ProviderErrorCode.INVALID_PARAMS, `p2p_resolve takes { keys }: 1 to ${MAX_RESOLVE_KEYS} public keys`);
           }
-          return engine.call('feed.resolve', { identity: grantOf(origin).identity, keys: keys as string[] });
+          return engine.call('feed.resolve', { identity: grantOf(origin).identity, keys });
         }
         case 'p2p_following':
           noParams(params);
@@ -731,8 +733,8 @@ export const createService =
       'feed.resolve': async (params) => {
         const p = expectParams(params, ['identity', 'keys']);
         const keys = (p as Record<string, unknown>).keys;
-        if (!Array.isArray(keys) || keys.length === 0 || keys.length > 64 || !keys.every((k) => typeof k === 'string')) throw new InvalidParamsError('keys must be 1 to 64 public keys');
-        return engine.call('feed.resolve', { identity: knownIdentity(p.identity), keys: keys as string[] });
+        if (!isResolveKeys(keys)) throw new InvalidParamsError(`keys must be 1 to ${MAX_RESOLVE_KEYS} public keys`);
+        return engine.call('feed.resolve', { identity: knownIdentity(p.identity), keys });
       },
       'feed.write': async (params) => {
         const p = expectParams(params, ['identity', 'name', 'update']);
